@@ -1,0 +1,35 @@
+"""Options and helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import DEFAULT_SEED
+
+
+def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
+    """``--dataset NAME_OR_PATH`` ``--format FMT`` (and ``--min-count`` for split commands)."""
+    p.add_argument("--dataset", default="ml-latest-small",
+                   help="bundled dataset name (ml-latest-small) or a file path "
+                        "(default: ml-latest-small)")
+    p.add_argument("--format", default=None,
+                   help="file format when the path does not say it (see `leporid data formats`)")
+    if split:
+        p.add_argument("--min-count", type=int, default=20,
+                       help="iterative k-core: keep users and items with at least this many "
+                            "interactions (default 20)")
+
+
+def add_seed_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+
+
+def load_split(args):
+    """The prepared split named by ``--dataset/--format/--min-count``; prints what was dropped."""
+    from ..data import load, prepare
+    from ..data.split_io import is_saved_split, load_split as _load_saved
+
+    if is_saved_split(args.dataset):
+        return _load_saved(args.dataset)
+    inter = load(args.dataset, args.format)
+    return prepare(inter, min_count=args.min_count)

@@ -1,0 +1,5 @@
+"""`leporid evaluate` (to be written)."""
+
+
+def register(sub) -> None:  # noqa: D103
+    pass

@@ -1,0 +1,5 @@
+"""`leporid train` (to be written)."""
+
+
+def register(sub) -> None:  # noqa: D103
+    pass

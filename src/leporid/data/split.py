@@ -1,0 +1,158 @@
+"""Preparation pipeline of DESIGN.md §3: de-duplicate, iterative k-core, per-user chronological split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .interactions import DataError, Interactions
+
+PARTS = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = 0, 1, 2
+
+
+def deduplicate(inter: Interactions) -> tuple[Interactions, int]:
+    """Keep each (user, item) pair's chronologically first event; return the data and #dropped."""
+    order = inter.order()
+    key = inter.users[order] * np.int64(inter.n_items) + inter.items[order]
+    _, first = np.unique(key, return_index=True)
+    n_dup = len(inter) - len(first)
+    if n_dup == 0:
+        return inter, 0
+    return inter.subset(order[first], reindex=False), n_dup
+
+
+def kcore(inter: Interactions, min_count: int = 20) -> tuple[Interactions, dict]:
+    """Iteratively drop users and items with fewer than ``min_count`` interactions until stable.
+
+    Returns the reindexed data and a report of what was removed. Raises ``DataError`` when
+    nothing survives.
+    """
+    keep = np.ones(len(inter), bool)
+    rounds = 0
+    while True:
+        rounds += 1
+        uc = np.bincount(inter.users[keep], minlength=inter.n_users)
+        ic = np.bincount(inter.items[keep], minlength=inter.n_items)
+        bad = keep & ((uc[inter.users] < min_count) | (ic[inter.items] < min_count))
+        if not bad.any():
+            break
+        keep &= ~bad
+        if not keep.any():
+            raise DataError(
+                f"{inter.name}: the {min_count}-core filter leaves no interactions "
+                f"(from {len(inter)} rows, {inter.n_users} users, {inter.n_items} items); "
+                "lower --min-count")
+    out = inter.subset(keep, reindex=True)
+    report = {
+        "min_count": min_count, "kcore_rounds": rounds,
+        "filtered_users": inter.n_users - out.n_users,
+        "filtered_items": inter.n_items - out.n_items,
+        "filtered_interactions": len(inter) - len(out),
+    }
+    return out, report
+
+
+def chronological_parts(inter: Interactions, ratios=(0.7, 0.8)) -> tuple[np.ndarray, np.ndarray]:
+    """Part (0 train / 1 validation / 2 test) of every row, and rows sorted by (user, time).
+
+    Per user, rows are ordered by timestamp (ties and missing timestamps keep file order); the
+    first ``floor(r0 n)`` are train, up to ``floor(r1 n)`` validation, the rest test.
+    """
+    order = inter.order()
+    by_user = order[np.argsort(inter.users[order], kind="stable")]
+    counts = np.bincount(inter.users, minlength=inter.n_users)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    u_sorted = inter.users[by_user]
+    pos = np.arange(len(by_user)) - start[u_sorted]
+    n = counts[u_sorted]
+    b1 = np.floor(ratios[0] * n + 1e-9).astype(np.int64)
+    b2 = np.floor(ratios[1] * n + 1e-9).astype(np.int64)
+    part_sorted = np.where(pos < b1, TRAIN, np.where(pos < b2, VALIDATION, TEST)).astype(np.int8)
+    part = np.empty(len(inter), np.int8)
+    part[by_user] = part_sorted
+    return part, by_user
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A prepared dataset: ``interactions`` (filtered, reindexed) and the ``part`` of each row."""
+
+    interactions: Interactions
+    part: np.ndarray
+    report: dict = field(default_factory=dict)
+    ratios: tuple = (0.7, 0.8)
+
+    @property
+    def n_users(self) -> int:
+        return self.interactions.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.interactions.n_items
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        return self.interactions.user_ids
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self.interactions.item_ids
+
+    @staticmethod
+    def _part_code(part: str | int) -> int:
+        if isinstance(part, str):
+            if part not in PARTS:
+                raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+            return PARTS.index(part)
+        return int(part)
+
+    @cached_property
+    def _by_user(self) -> np.ndarray:
+        return chronological_parts(self.interactions, self.ratios)[1]
+
+    def matrix(self, *parts: str) -> sp.csr_matrix:
+        """Binary user x item CSR matrix of the rows in ``parts``."""
+        codes = [self._part_code(p) for p in parts]
+        return self.interactions.to_csr(np.flatnonzero(np.isin(self.part, codes)))
+
+    @cached_property
+    def train(self) -> sp.csr_matrix:
+        return self.matrix("train")
+
+    @cached_property
+    def validation(self) -> sp.csr_matrix:
+        return self.matrix("validation")
+
+    @cached_property
+    def test(self) -> sp.csr_matrix:
+        return self.matrix("test")
+
+    def sequences(self, *parts: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user chronological item sequences of the rows in ``parts`` as (indptr, items)."""
+        codes = [self._part_code(p) for p in (parts or PARTS)]
+        rows = self._by_user[np.isin(self.part[self._by_user], codes)]
+        counts = np.bincount(self.interactions.users[rows], minlength=self.n_users)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return indptr, self.interactions.items[rows].astype(np.int64)
+
+    def train_interactions(self) -> Interactions:
+        """The training rows as ``Interactions`` with the split's (unchanged) indexing."""
+        return self.interactions.subset(self.part == TRAIN, reindex=False)
+
+    def fingerprint(self) -> str:
+        return self.interactions.fingerprint()
+
+
+def prepare(inter: Interactions, min_count: int = 20, ratios=(0.7, 0.8)) -> Split:
+    """De-duplicate, k-core filter and split ``inter``; the report counts everything dropped."""
+    n_raw = len(inter)
+    dedup, n_dup = deduplicate(inter)
+    core, report = kcore(dedup, min_count)
+    part, _ = chronological_parts(core, ratios)
+    report = {"raw_interactions": n_raw, "raw_users": inter.n_users, "raw_items": inter.n_items,
+              "duplicates": n_dup, **report}
+    return Split(core, part, report, tuple(ratios))
