@@ -1,0 +1,1 @@
+"""LE and LEPORID initialisers (graph + spectral); filled in by the embedding engine."""
