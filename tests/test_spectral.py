@@ -1,0 +1,138 @@
+"""Eigenpairs of the LE / LEPORID Laplacians against dense numpy.linalg.eigh."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+
+from leporid.spectral import laplacian, smallest_eigenpairs, zscore
+
+
+def random_graph(n, density, seed):
+    rng = np.random.default_rng(seed)
+    A = sp.random(n, n, density=density, random_state=seed, data_rvs=lambda s: rng.random(s) + 0.1)
+    W = sp.triu(A, 1)
+    W = (W + W.T).tocsr().astype(np.float32)
+    W.eliminate_zeros()
+    return W
+
+
+def dense_reference(W, alpha, kind, k):
+    L = laplacian(W, alpha, kind).toarray()
+    if kind == "rw":  # similar to sym: same eigenvalues
+        Ls = laplacian(W, alpha, "sym").toarray()
+        lam = np.linalg.eigh(Ls)[0]
+        return lam[:k], None
+    lam, Q = np.linalg.eigh(L)
+    return lam[:k], Q[:, :k]
+
+
+def assert_same_subspace(V, Q, lam, tol=1e-6):
+    """Compare eigenvectors as subspaces, grouping (numerically) repeated eigenvalues."""
+    k = V.shape[1]
+    # project onto the reference span of everything up to the last eigenvalue cluster boundary
+    P = Q @ Q.T
+    for j in range(k):
+        if j + 1 < k and abs(lam[j + 1] - lam[j]) < 1e-7:
+            continue
+        np.testing.assert_allclose(P @ V[:, : j + 1], V[:, : j + 1], atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["sym", "rw", "unnorm"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("solver", ["dense", "arpack", "torch"])
+def test_eigenpairs_match_dense_eigh(kind, alpha, solver):
+    W = random_graph(120, 0.08, seed=1)
+    k = 12
+    r = smallest_eigenpairs(W, k, alpha=alpha, kind=kind, solver=solver, device="cpu")
+    lam, Q = dense_reference(W, alpha, kind, k)
+    np.testing.assert_allclose(r.eigenvalues, lam, atol=1e-7)
+    assert np.all(np.diff(r.eigenvalues) >= -1e-12)  # ascending
+    assert r.residuals.max() < 1e-6
+    np.testing.assert_allclose(np.linalg.norm(r.vectors, axis=0), 1.0, atol=1e-9)
+    if kind != "rw":
+        np.testing.assert_allclose(r.vectors.T @ r.vectors, np.eye(k), atol=1e-6)
+        L = laplacian(W, alpha, kind).toarray()
+        np.testing.assert_allclose(L @ r.vectors, r.vectors * r.eigenvalues, atol=1e-6)
+        Qfull = np.linalg.eigh(L)[1]
+        # span check against the reference eigenvectors of the same (and tied) eigenvalues
+        lam_all = np.linalg.eigh(L)[0]
+        m = np.searchsorted(lam_all, lam[-1] + 1e-7)
+        assert_same_subspace(r.vectors, Qfull[:, :m], lam)
+    else:
+        L = laplacian(W, alpha, "rw").toarray()
+        np.testing.assert_allclose(L @ r.vectors, r.vectors * r.eigenvalues, atol=1e-6)
+
+
+def test_disconnected_graph_and_isolated_nodes_le():
+    # three components (sizes 40, 30, 20) and 5 isolated nodes
+    blocks = [random_graph(s, 0.3, seed=s) for s in (40, 30, 20)]
+    W = sp.block_diag(blocks + [sp.csr_matrix((5, 5), dtype=np.float32)]).tocsr()
+    r = smallest_eigenpairs(W, 6, alpha=0.0, solver="arpack")
+    assert np.isfinite(r.vectors).all()
+    np.testing.assert_allclose(r.eigenvalues[:3], 0.0, atol=1e-7)  # one zero per component (ARPACK tol 1e-8)
+    assert r.eigenvalues[3] > 1e-3
+    # isolated nodes get exactly zero rows in every eigenvector whose eigenvalue is not 1
+    assert np.abs(r.vectors[-5:]).max() == 0.0
+    lam_ref = np.linalg.eigh(laplacian(W, 0.0, "sym").toarray())[0][:6]
+    np.testing.assert_allclose(r.eigenvalues, lam_ref, atol=1e-7)
+    # the 3-dimensional null space equals span of D^{1/2} 1 on each component
+    d = np.asarray(W.sum(1)).ravel()
+    sizes = [40, 30, 20]
+    start = 0
+    Z = np.zeros((W.shape[0], 3))
+    for c, s in enumerate(sizes):
+        Z[start:start + s, c] = np.sqrt(d[start:start + s])
+        start += s
+    Z /= np.linalg.norm(Z, axis=0)
+    np.testing.assert_allclose(Z @ (Z.T @ r.vectors[:, :3]), r.vectors[:, :3], atol=1e-7)
+
+
+def test_repeated_eigenvalues_complete_graph():
+    # K_n: L_sym eigenvalues 0 and n/(n-1) (n-1 times): any basis of the repeated space is valid
+    n = 30
+    W = sp.csr_matrix(np.ones((n, n)) - np.eye(n))
+    r = smallest_eigenpairs(W, 5, alpha=0.0, solver="dense")
+    np.testing.assert_allclose(r.eigenvalues, [0] + [n / (n - 1)] * 4, atol=1e-10)
+    np.testing.assert_allclose(r.vectors.T @ r.vectors, np.eye(5), atol=1e-10)
+    np.testing.assert_allclose(np.abs(r.vectors[:, 0]), 1 / np.sqrt(n), atol=1e-10)
+    assert np.abs(r.vectors[:, 1:].sum(0)).max() < 1e-8  # orthogonal to the constant vector
+
+
+def test_leporid_regularisation_matches_definition():
+    W = random_graph(80, 0.1, seed=7)
+    d = np.asarray(W.sum(1, dtype=np.float64)).ravel()
+    alpha = 0.3
+    dreg = (1 - alpha) * d + alpha * d.max()
+    S = np.diag(1 / np.sqrt(dreg))
+    L = np.eye(80) - S @ W.toarray() @ S
+    lam = scipy.linalg.eigh(L, eigvals_only=True)[:8]
+    r = smallest_eigenpairs(W, 8, alpha=alpha)
+    np.testing.assert_allclose(r.eigenvalues, lam, atol=1e-9)
+
+
+def test_sign_rule_and_determinism():
+    W = random_graph(2500, 0.004, seed=9)  # above the dense cut-off: ARPACK
+    a = smallest_eigenpairs(W, 8, alpha=0.5, seed=1)
+    b = smallest_eigenpairs(W, 8, alpha=0.5, seed=2)
+    assert a.info["solver"] == "arpack"
+    idx = np.argmax(np.abs(a.vectors), axis=0)
+    assert (a.vectors[idx, np.arange(8)] > 0).all()
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-6)  # distinct eigenvalues here
+
+
+def test_bad_dimension_and_graph():
+    W = random_graph(10, 0.3, seed=1)
+    with pytest.raises(ValueError, match="10 nodes"):
+        smallest_eigenpairs(W, 11)
+    bad = W.tolil()
+    bad[0, 0] = 1.0
+    with pytest.raises(ValueError, match="self-loops"):
+        smallest_eigenpairs(bad.tocsr(), 2)
+
+
+def test_zscore():
+    V = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
+    Z = zscore(V)
+    np.testing.assert_allclose(Z[:, 0], [-1.224744871, 0, 1.224744871], atol=1e-8)
+    np.testing.assert_array_equal(Z[:, 1], 0.0)
