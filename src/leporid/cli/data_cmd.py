@@ -1,5 +1,125 @@
-"""`leporid data` (to be written)."""
+"""``leporid data stats|prepare|formats``: inspect datasets and save prepared splits."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+from .common import add_dataset_args
+
+_COLUMN_OPTIONS = ("user", "item", "time", "rating")
 
 
-def register(sub) -> None:  # noqa: D103
-    pass
+def register(sub) -> None:
+    """Add ``leporid data`` and its actions to the sub-command parser ``sub``."""
+    p = sub.add_parser("data", help="dataset statistics, prepared splits and file formats",
+                       description="Inspect datasets (Table-2 statistics), save prepared "
+                                   "(filtered and split) datasets, list the file formats.")
+    p.set_defaults(func=lambda args: _usage(p))
+    acts = p.add_subparsers(dest="action", metavar="ACTION")
+
+    st = acts.add_parser("stats", help="Table-2 statistics before and after filtering",
+                         description="Print the paper's Table-2 statistics of the dataset as "
+                                     "loaded and after de-duplication and the k-core filter, "
+                                     "with the split sizes and everything that was dropped.")
+    _dataset_args(st)
+    st.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    st.set_defaults(func=_stats)
+
+    pr = acts.add_parser("prepare", help="filter, split and save a dataset",
+                         description="De-duplicate, k-core filter and split the dataset "
+                                     "chronologically (70/10/20 per user), and save it as a "
+                                     "directory that any command reads back with --dataset DIR.")
+    _dataset_args(pr)
+    pr.add_argument("--out", required=True, metavar="DIR", help="directory to write the split to")
+    pr.set_defaults(func=_prepare)
+
+    fm = acts.add_parser("formats", help="list the file formats --format accepts")
+    fm.set_defaults(func=_formats)
+
+
+def _dataset_args(p) -> None:
+    add_dataset_args(p)
+    for role in _COLUMN_OPTIONS:
+        p.add_argument(f"--{role}-col", default=None, metavar="NAME",
+                       help=f"{role} column of a header-based file (default: guessed)")
+
+
+def _usage(p) -> int:
+    p.print_help(sys.stderr)
+    return 2
+
+
+def _column_options(args) -> dict:
+    return {f"{r}_col": getattr(args, f"{r}_col") for r in _COLUMN_OPTIONS
+            if getattr(args, f"{r}_col", None) is not None}
+
+
+def _load(args):
+    """Load ``--dataset`` (printing loader warnings as CLI warnings); None if it is a saved split."""
+    from ..data import load
+    from ..data.split_io import is_saved_split
+
+    if is_saved_split(args.dataset):
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inter = load(args.dataset, args.format, **_column_options(args))
+    for w in caught:
+        print(f"leporid data: warning: {w.message}", file=sys.stderr)
+    return inter
+
+
+def _stats(args) -> int:
+    from ..data import dataset_statistics, format_statistics, prepare
+    from ..data.split_io import load_split
+
+    inter = _load(args)
+    if inter is None:
+        split = load_split(args.dataset)
+        out = {"prepared": dataset_statistics(split)}
+    else:
+        out = {"loaded": dataset_statistics(inter),
+               "prepared": dataset_statistics(prepare(inter, min_count=args.min_count))}
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    if "loaded" in out:
+        print(format_statistics(out["loaded"]))
+        print()
+    print(format_statistics(out["prepared"]))
+    return 0
+
+
+def _prepare(args) -> int:
+    from ..data import dataset_statistics, format_statistics, prepare
+    from ..data.interactions import DataError
+    from ..data.split_io import save_split
+
+    inter = _load(args)
+    if inter is None:
+        raise DataError(f"{args.dataset}: is already a prepared split")
+    split = prepare(inter, min_count=args.min_count)
+    path = save_split(split, args.out)
+    print(format_statistics(dataset_statistics(split)))
+    print(f"\nsaved the split to {path} (fingerprint {split.fingerprint()}); "
+          f"read it back with --dataset {path}")
+    return 0
+
+
+def _formats(args) -> int:
+    from ..data.loaders import BUNDLED, FORMATS
+
+    width = max(map(len, FORMATS))
+    print("Formats (--format NAME):")
+    for name, desc in FORMATS.items():
+        print(f"  {name:<{width}}  {desc}")
+    print("\nWithout --format the file name decides: ratings.dat -> ml1m, u.data -> ml100k, "
+          "*.inter -> atomic,\n  rating.csv -> anime, australian_users_items.json -> steam-json, "
+          "*.parquet -> parquet, *.tsv -> tsv,\n  *.csv -> movielens-csv if its header has "
+          "userId and movieId, else csv.")
+    print("\nBundled datasets (--dataset NAME):")
+    for name, desc in BUNDLED.items():
+        print(f"  {name}  {desc}")
+    return 0
