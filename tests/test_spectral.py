@@ -136,3 +136,28 @@ def test_zscore():
     Z = zscore(V)
     np.testing.assert_allclose(Z[:, 0], [-1.224744871, 0, 1.224744871], atol=1e-8)
     np.testing.assert_array_equal(Z[:, 1], 0.0)
+
+
+@pytest.mark.parametrize("kind", ["sym", "rw", "unnorm"])
+def test_fused_dense_torch_path_matches_cpu_path(kind):
+    """The GPU path (dense graph tensor + subspace iteration), exercised here on the CPU."""
+    from leporid.data.synthetic import power_law_interactions
+    from leporid.graph import jaccard_knn_graph
+    from leporid.graph.jaccard_torch import knn_graph_dense_torch
+    from leporid.spectral.eigen_torch import smallest_eigenpairs_dense_torch
+
+    X = power_law_interactions(300, 80, 6000, min_per_user=5, seed=3).to_csr()
+    X = X.tolil()
+    X[5, :] = 0  # an isolated user
+    X = X.tocsr()
+    W = jaccard_knn_graph(X, 15)
+    Wt = knn_graph_dense_torch(X, 15, "cpu")
+    np.testing.assert_array_equal(Wt.numpy(), W.toarray().astype(np.float64))
+    a = smallest_eigenpairs(W, 6, alpha=0.0, kind=kind, solver="dense")
+    b = smallest_eigenpairs_dense_torch(Wt, 6, alpha=0.0, kind=kind)
+    np.testing.assert_allclose(b.eigenvalues, a.eigenvalues, atol=1e-8)
+    np.testing.assert_allclose(b.residuals, 0, atol=1e-7)
+    assert np.abs(b.vectors[5]).max() == 0 or kind == "unnorm"
+    gap = np.diff(a.eigenvalues).min()
+    if gap > 1e-6:
+        np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-5)

@@ -93,7 +93,8 @@ def _binary_csr(X) -> sp.csr_matrix:
     return X
 
 
-def _resolve_device(device: str) -> str:
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged."""
     if device in ("auto", None):
         try:
             import torch
@@ -125,7 +126,7 @@ def knn_rows(X, k: int, *, block_bytes: int = 256 << 20, dense_threshold: float 
     if k < 1:
         raise ValueError(f"k (number of neighbours) must be ≥ 1, got {k}")
     k = min(k, max(n - 1, 1))
-    device = _resolve_device(device)
+    device = resolve_device(device)
     deg = np.asarray(X.sum(axis=1)).ravel().astype(np.float64)
     block = int(max(1, min(n, block_bytes // (4 * max(n, 1)))))
     out_idx = np.empty((n, k), np.int32)

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..graph import jaccard_knn_graph
+from ..graph.jaccard import resolve_device
 from ..spectral import smallest_eigenpairs, zscore
 from . import register
 
@@ -66,18 +67,48 @@ class LaplacianEigenmaps:
                                               "output", "device", "seed", "tol")}
 
     def _side(self, X, name):
+        device = resolve_device(self.device)
+        if device.startswith("cuda"):
+            from ..graph.jaccard_torch import dense_fits
+
+            if dense_fits(X.shape[0], X.shape[1], device):
+                return self._side_dense_torch(X, name, device)
         t0 = time.perf_counter()
-        W = jaccard_knn_graph(X, self.n_neighbors, device=self.device, progress=self.progress,
+        W = jaccard_knn_graph(X, self.n_neighbors, device=device, progress=self.progress,
                               desc=f"{name} graph")
         t1 = time.perf_counter()
         res = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
-                                  tol=self.tol, seed=self.seed, device=self.device)
+                                  tol=self.tol, seed=self.seed, device=device)
         t2 = time.perf_counter()
-        emb = res.vectors if self.output == "raw" else zscore(res.vectors)
         deg = np.diff(W.indptr)
-        info = {"nodes": W.shape[0], "edges": int(W.nnz // 2), "isolated": int((deg == 0).sum()),
+        edges, isolated = int(W.nnz // 2), int((deg == 0).sum())
+        return self._finish(res, edges, isolated, t1 - t0, t2 - t1)
+
+    def _side_dense_torch(self, X, name, device):
+        """GPU: graph, eigensolver and residuals on one dense float64 tensor on the device."""
+        import torch
+
+        from ..graph.jaccard_torch import knn_graph_dense_torch
+        from ..spectral.eigen_torch import smallest_eigenpairs_dense_torch
+
+        t0 = time.perf_counter()
+        Wt = knn_graph_dense_torch(X, self.n_neighbors, device)
+        torch.cuda.synchronize(device)
+        t1 = time.perf_counter()
+        res = smallest_eigenpairs_dense_torch(Wt, self.n_components, alpha=self.alpha,
+                                              kind=self.laplacian, tol=self.tol, seed=self.seed)
+        t2 = time.perf_counter()
+        nz = (Wt != 0).sum(dim=1)
+        edges, isolated = int(nz.sum()) // 2, int((nz == 0).sum())
+        del Wt
+        torch.cuda.empty_cache()
+        return self._finish(res, edges, isolated, t1 - t0, t2 - t1)
+
+    def _finish(self, res, edges, isolated, t_graph, t_eigen):
+        emb = res.vectors if self.output == "raw" else zscore(res.vectors)
+        info = {"nodes": res.vectors.shape[0], "edges": edges, "isolated": isolated,
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
-        return emb.astype(np.float32), res, info, t1 - t0, t2 - t1
+        return emb.astype(np.float32), res, info, t_graph, t_eigen
 
     def fit(self, data) -> "LaplacianEigenmaps":
         """Embed users and items of ``data`` (a Split's train part, Interactions, or a matrix)."""

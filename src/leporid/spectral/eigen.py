@@ -166,20 +166,31 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     else:
         raise ValueError(f"solver must be auto, dense, arpack or torch, got {solver!r}")
     info["seconds"] = time.perf_counter() - t0
-    lam = shift - theta
-    V = Q
+    V, lam = finish_eigenpairs(theta, Q, shift, s, kind, np.diff(W.indptr) == 0)
+    res = laplacian_residuals(W, alpha, kind, V, lam)
+    check_residuals(res, max_residual, info)
+    return EigenResult(V, lam, res, info)
+
+
+def finish_eigenpairs(theta, Q, shift, s, kind, isolated):
+    """Solver output (θ descending, vectors of A) -> (vectors, λ ascending) of the Laplacian:
+    the rw transform, the isolated-node rule made exact, and the sign rule."""
+    lam = np.asarray(shift - np.asarray(theta), dtype=np.float64)
+    V = np.array(Q, dtype=np.float64)
     if kind == "rw":
-        V = s[:, None] * Q
+        V = s[:, None] * V
         nrm = np.linalg.norm(V, axis=0)
         V = V / np.where(nrm > 0, nrm, 1.0)
-    V = _sign_fix(np.asarray(V, dtype=np.float64))
-    lam = np.asarray(lam, dtype=np.float64)
-    res = laplacian_residuals(W, alpha, kind, V, lam)
+    if kind != "unnorm":
+        V[np.ix_(isolated, np.abs(lam - 1.0) > 1e-6)] = 0.0
+    return _sign_fix(V), lam
+
+
+def check_residuals(res, max_residual, info) -> None:
     info["max_residual"] = float(res.max())
     if res.max() > max_residual:
         warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
-                      f"({solver} solver); results may be inaccurate", RuntimeWarning)
-    return EigenResult(V, lam, res, info)
+                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning)
 
 
 def zscore(V: np.ndarray) -> np.ndarray:

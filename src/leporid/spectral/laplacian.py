@@ -35,9 +35,17 @@ def regularized_degrees(W, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Degrees ``d`` and ``d_reg = (1 - α) d + α d_max``."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    d = np.asarray(W.sum(axis=1, dtype=np.float64)).ravel()
+    d = row_sums(W)
     dmax = d.max() if len(d) else 0.0
     return d, (1.0 - alpha) * d + alpha * dmax
+
+
+def row_sums(W) -> np.ndarray:
+    """Row sums accumulated in float64 (scipy's ``sum`` accumulates float32 data in float32,
+    which would make ``D - W`` miss its zero eigenvalue by ~1e-7)."""
+    W = sp.csr_matrix(W)
+    rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+    return np.bincount(rows, weights=W.data, minlength=W.shape[0]).astype(np.float64)
 
 
 def inv_sqrt(x: np.ndarray) -> np.ndarray:
