@@ -1,5 +1,169 @@
-"""`leporid evaluate` (to be written)."""
+"""``leporid evaluate``: fit (or tune on validation) a model, evaluate it, write the results.
+
+    leporid evaluate --dataset ml-latest-small --model itemknn
+    leporid evaluate --dataset data/ml-100k.inter --model slim --tune --trials 20
+    leporid evaluate --model userknn --param topk=200 --param similarity=jaccard
+    leporid evaluate --model bpr --save-recommendations recs.csv --save-split split.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+import time
+from pathlib import Path
+
+from .common import add_dataset_args, add_seed_arg
+
+KS = (1, 5, 10)
+SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
 
 
-def register(sub) -> None:  # noqa: D103
-    pass
+def parse_param(text: str) -> tuple[str, object]:
+    """``key=value`` -> (key, value) with value parsed as bool / None / int / float / string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--param expects key=value, got {text!r}")
+    low = raw.strip().lower()
+    if low in ("true", "false"):
+        return key, low == "true"
+    if low in ("none", "null"):
+        return key, None
+    for cast in (int, float):
+        try:
+            return key, cast(raw)
+        except ValueError:
+            pass
+    return key, raw.strip()
+
+
+def register(sub) -> None:
+    """Add the ``evaluate`` sub-command."""
+    p = sub.add_parser(
+        "evaluate", help="fit or tune a model and evaluate it (full ranking, all + tail users)",
+        description="Fit a model on the training part (or tune it on validation with optuna), "
+                    "evaluate it on validation and test (HR/Precision/Recall/F1/NDCG at 1, 5, "
+                    "10; all users and the 25%% tail users), print a table and write JSON + CSV "
+                    "+ Markdown results.")
+    add_dataset_args(p)
+    p.add_argument("--model", default="itemknn",
+                   help="model name: toppop, itemknn, userknn, slim, bpr (default itemknn)")
+    p.add_argument("--param", action="append", default=[], type=parse_param, metavar="KEY=VALUE",
+                   help="model parameter (repeatable); with --tune it pins that parameter")
+    p.add_argument("--tune", action="store_true",
+                   help="search hyperparameters on validation (optuna TPE), then test once")
+    p.add_argument("--trials", type=int, default=30, help="tuning trials (default 30)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="tuning time budget in seconds (default none)")
+    p.add_argument("--metric", default="HR@10",
+                   help="validation metric to maximise when tuning (default HR@10)")
+    p.add_argument("--batch-size", type=int, default=1024,
+                   help="users scored per batch in evaluation (default 1024)")
+    add_seed_arg(p)
+    p.add_argument("--out", default="results", help="results folder (default results/)")
+    p.add_argument("--save-recommendations", metavar="FILE", default=None,
+                   help="write the test top-10 lists as CSV user,rank,item (raw ids)")
+    p.add_argument("--save-split", metavar="FILE", default=None,
+                   help="write the split used as CSV user,item,timestamp,part (raw ids)")
+    p.set_defaults(func=run)
+
+
+def _accepts(factory, name: str) -> bool:
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(q.name == name or q.kind is q.VAR_KEYWORD for q in params)
+
+
+def result_rows(results: dict[str, dict]) -> list[dict]:
+    """One row per (part, user group) with every metric of ``evaluate``'s result."""
+    rows = []
+    for part, res in results.items():
+        for group in ("all", "tail"):
+            rows.append({"part": part, "users": group, **res[group]})
+    return rows
+
+
+def _print_table(rows: list[dict]) -> None:
+    from ..results import markdown_table
+
+    cols = ["part", "users", "n_users"] + [f"{m}@{k}" for k in KS for m in SHORT]
+    short = [{c if "@" not in c else f"{SHORT[c.split('@')[0]]}@{c.split('@')[1]}": r.get(c)
+              for c in cols} for r in rows]
+    print(markdown_table(short), end="")
+
+
+def _stem(dataset: str) -> str:
+    name = Path(dataset).name if any(s in dataset for s in "/\\.") else dataset
+    name = re.sub(r"\.(inter|csv|tsv|dat|txt|gz|zip|parquet)$", "", name)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "dataset"
+
+
+def run(args) -> int:
+    from ..eval import evaluate, export_split_csv, save_recommendations
+    from ..models import MODELS, make_model
+    from ..results import atomic_write, provenance, write_table
+    from ..train.tuning import tune_model
+
+    if args.model not in MODELS:
+        raise KeyError(f"unknown model {args.model!r}; choose from {sorted(MODELS)}")
+    split = load_split_from(args)
+    params = dict(args.param)
+    if _accepts(MODELS[args.model], "seed"):
+        params.setdefault("seed", args.seed)
+    want_topn = bool(args.save_recommendations)
+    t0 = time.perf_counter()
+    tuning = None
+    if args.tune:
+        res = tune_model(args.model, split, args.trials, timeout=args.timeout,
+                         metric=args.metric, seed=args.seed, ks=KS, batch_size=args.batch_size,
+                         progress=sys.stderr.isatty(), return_topn=want_topn, fixed=params)
+        model, test = res["model"], res["test"]
+        validation = res["validation"]
+        tuning = {"trials": res["n_trials"], "metric": res["metric"],
+                  "best_value": res["best_value"], "best_params": res["best_params"],
+                  "fixed": params, "timeout": args.timeout}
+        trials_df = res["study"].trials_dataframe()
+        trials_df = trials_df.drop(columns=[c for c in trials_df.columns
+                                            if c.startswith("user_attrs_validation")])
+    else:
+        model = make_model(args.model, **params).fit(split)
+        validation = evaluate(model, split, "validation", ks=KS, batch_size=args.batch_size)
+        test = evaluate(model, split, "test", ks=KS, batch_size=args.batch_size,
+                        return_topn=want_topn)
+    seconds = time.perf_counter() - t0
+    rows = result_rows({"validation": validation, "test": test})
+    _print_table(rows)
+
+    model_params = model.get_params() if hasattr(model, "get_params") else params
+    config = {"command": "evaluate", "dataset": args.dataset, "format": args.format,
+              "min_count": args.min_count, "model": args.model, "params": model_params,
+              "tune": tuning, "ks": list(KS), "tail_fraction": 0.25,
+              "batch_size": args.batch_size}
+    meta = {**provenance(config, args.seed, split.fingerprint()),
+            "split_report": dict(getattr(split, "report", {}) or {}),
+            "n_users": split.n_users, "n_items": split.n_items, "seconds": round(seconds, 3)}
+    stem = Path(args.out) / f"evaluate_{_stem(args.dataset)}_{args.model}"
+    paths = write_table(stem, rows, meta)
+    if tuning is not None:
+        paths["trials"] = atomic_write(stem.with_name(stem.name + "_trials.csv"),
+                                       trials_df.to_csv(index=False))
+    if args.save_recommendations:
+        paths["recommendations"] = save_recommendations(
+            args.save_recommendations, split, test["users"], test["topn"], n=10)
+    if args.save_split:
+        paths["split"] = export_split_csv(split, args.save_split)
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}")
+    return 0
+
+
+def load_split_from(args):
+    """The split named by the dataset options (``cli.common.load_split``)."""
+    from .common import load_split
+
+    return load_split(args)
