@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"leporid {args.command}: error: {msg}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `leporid data stats --json | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"leporid {args.command}: interrupted; completed work was saved", file=sys.stderr)
         return 130

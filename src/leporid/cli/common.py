@@ -6,6 +6,8 @@ import argparse
 
 from .. import DEFAULT_SEED
 
+COLUMN_OPTIONS = ("user", "item", "time", "rating")
+
 
 def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     """``--dataset NAME_OR_PATH`` ``--format FMT`` (and ``--min-count`` for split commands)."""
@@ -14,10 +16,19 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
                         "(default: ml-latest-small)")
     p.add_argument("--format", default=None,
                    help="file format when the path does not say it (see `leporid data formats`)")
+    for role in COLUMN_OPTIONS:
+        p.add_argument(f"--{role}-col", default=None, metavar="NAME",
+                       help=f"{role} column of a header-based file (default: guessed)")
     if split:
         p.add_argument("--min-count", type=int, default=20,
                        help="iterative k-core: keep users and items with at least this many "
                             "interactions (default 20)")
+
+
+def column_options(args) -> dict:
+    """``user_col=...`` etc. for ``leporid.data.load`` from the ``--*-col`` options given."""
+    return {f"{r}_col": getattr(args, f"{r}_col") for r in COLUMN_OPTIONS
+            if getattr(args, f"{r}_col", None) is not None}
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:
@@ -31,5 +42,5 @@ def load_split(args):
 
     if is_saved_split(args.dataset):
         return _load_saved(args.dataset)
-    inter = load(args.dataset, args.format)
+    inter = load(args.dataset, args.format, **column_options(args))
     return prepare(inter, min_count=args.min_count)

@@ -6,9 +6,7 @@ import json
 import sys
 import warnings
 
-from .common import add_dataset_args
-
-_COLUMN_OPTIONS = ("user", "item", "time", "rating")
+from .common import add_dataset_args, column_options
 
 
 def register(sub) -> None:
@@ -23,7 +21,7 @@ def register(sub) -> None:
                          description="Print the paper's Table-2 statistics of the dataset as "
                                      "loaded and after de-duplication and the k-core filter, "
                                      "with the split sizes and everything that was dropped.")
-    _dataset_args(st)
+    add_dataset_args(st)
     st.add_argument("--json", action="store_true", help="print the statistics as JSON")
     st.set_defaults(func=_stats)
 
@@ -31,7 +29,7 @@ def register(sub) -> None:
                          description="De-duplicate, k-core filter and split the dataset "
                                      "chronologically (70/10/20 per user), and save it as a "
                                      "directory that any command reads back with --dataset DIR.")
-    _dataset_args(pr)
+    add_dataset_args(pr)
     pr.add_argument("--out", required=True, metavar="DIR", help="directory to write the split to")
     pr.set_defaults(func=_prepare)
 
@@ -39,21 +37,9 @@ def register(sub) -> None:
     fm.set_defaults(func=_formats)
 
 
-def _dataset_args(p) -> None:
-    add_dataset_args(p)
-    for role in _COLUMN_OPTIONS:
-        p.add_argument(f"--{role}-col", default=None, metavar="NAME",
-                       help=f"{role} column of a header-based file (default: guessed)")
-
-
 def _usage(p) -> int:
     p.print_help(sys.stderr)
     return 2
-
-
-def _column_options(args) -> dict:
-    return {f"{r}_col": getattr(args, f"{r}_col") for r in _COLUMN_OPTIONS
-            if getattr(args, f"{r}_col", None) is not None}
 
 
 def _load(args):
@@ -65,7 +51,7 @@ def _load(args):
         return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        inter = load(args.dataset, args.format, **_column_options(args))
+        inter = load(args.dataset, args.format, **column_options(args))
     for w in caught:
         print(f"leporid data: warning: {w.message}", file=sys.stderr)
     return inter

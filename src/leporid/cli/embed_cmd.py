@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import add_dataset_args, add_seed_arg
+from .common import add_dataset_args, add_seed_arg, column_options
 
 
 def register(sub) -> None:
@@ -67,7 +67,7 @@ def run(args) -> int:
     alpha = 0.0 if args.method == "le" else (0.5 if args.alpha is None else args.alpha)
     t0 = time.perf_counter()
     if args.input:
-        inter = load(args.input, args.format)
+        inter = load(args.input, args.format, **column_options(args))
         fingerprint = inter.fingerprint()
         if args.format == "authors":
             X = identity_matrix(inter)
