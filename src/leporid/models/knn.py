@@ -64,7 +64,9 @@ def similarity_block(dot: np.ndarray, sq_target: np.ndarray, sq_other: np.ndarra
             return dot.copy()
         den = np.sqrt(a) * np.sqrt(b) + shrink
     elif similarity == "asymmetric":
-        den = np.power(a, asymmetric_alpha) * np.power(b, 1.0 - asymmetric_alpha) + shrink
+        pa = np.power(a, asymmetric_alpha, out=np.zeros_like(a), where=a > 0)
+        pb = np.power(b, 1.0 - asymmetric_alpha, out=np.zeros_like(b), where=b > 0)
+        den = pa * pb + shrink                    # an empty vector has dot 0: similarity 0
     elif similarity == "jaccard":
         den = a + b - dot + shrink
     elif similarity == "dice":
