@@ -27,6 +27,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from numba import njit, prange
+from threadpoolctl import threadpool_limits
 
 from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
 
@@ -155,7 +156,10 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
         op = sla.LinearOperator((n, n), matvec=mv, dtype=np.float64)
         v0 = np.random.default_rng(seed).standard_normal(n)
         ncv = min(n, max(2 * k + 1, k + 64))
-        theta, Q = sla.eigsh(op, k=k, which="LA", tol=tol, v0=v0, ncv=ncv, maxiter=100 * n)
+        # ARPACK's BLAS-2 calls are too small to gain from threads, and OpenBLAS threads
+        # spinning between them and the numba product cost 3x here (2 cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            theta, Q = sla.eigsh(op, k=k, which="LA", tol=tol, v0=v0, ncv=ncv, maxiter=100 * n)
         order = np.argsort(-theta, kind="stable")
         theta, Q = theta[order], Q[:, order]
         info["matvecs"] = n_mv[0]
