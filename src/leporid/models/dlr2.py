@@ -1,0 +1,523 @@
+"""DLR²: the Dual-Loss Residual Recommender of Zhang et al., KDD'21 (Sec. 4; App. G, H).
+
+Input: user ``i``'s embedding ``u_i`` and the embeddings of the last ``l`` items, oldest first,
+stacked as a one-channel ``(l+1) x D`` image ``x = [u_i; e_{t-l}; ...; e_{t-1}]``.
+
+Feature network ``s = F(x)`` (``arch``):
+
+- ``resnet`` (default): 1x1 conv 1->64 + ReLU; residual block ``relu(conv3(relu(conv3(x))) + x)``
+  (64->64); residual block with stride 2 ``relu(conv3(relu(conv3_s2(x))) + BN(conv1_s2(x)))``
+  (64->128); flatten; linear -> D.
+- ``onlyconv``: the same convolutions without the skips (``relu`` after every conv).
+- ``revnet``: 1x1 conv + ReLU; additive coupling ``y1 = x1 + F(x2), y2 = x2 + G(y1)`` on the two
+  channel halves (F, G = conv3-ReLU-conv3); 3x3 conv 64->128 stride 2 + ReLU; a second coupling
+  block on 128 channels; flatten; linear -> D.
+- ``noconv``: flatten; four fully connected layers of 256 with ReLU (paper App. H); linear -> D.
+
+The spatial output size ``(l//2 + 1) x ((D-1)//2 + 1)`` after the stride-2 stage follows from
+``l`` and ``D``; any ``l >= 1`` and ``D >= 1`` work.
+
+Discriminative network ``S(s, e) = W4 relu(W3 relu(W2 relu(W1 [s; e])))`` (2D -> 256 -> 256 -> 128
+-> 1; lower = better). Generative network ``G(s) = tanh(MLP(s))`` (D -> 256 -> 256 -> 128 -> D).
+
+Losses (positive ``e+`` = the next item, negative ``e-`` = a sampled item the user has not
+trained on)::
+
+    L_S = S(s, e+)^2 + max(m_S - S(s, e-), 0)^2
+    L_G = max(d(G(s), e+) - d(G(s), e-) + m_G, 0)
+
+with ``d`` the Euclidean distance (paper) or the mean squared difference (``g_distance=
+"squared"``, the authors' code); margins default to the paper's ``m_S = m_G = 0`` (the authors'
+code uses 0.5). Training uses ``L_S + L_G`` (``loss="both"``) or one alone (Table 6).
+
+Ranking: by ``S`` (``score = -S(s, e_j)``, default) or by ``G`` (``score = -||G(s) - e_j||``,
+Euclidean or L1). The padding item (index ``n_items``, all-zero, never trained) fills states
+shorter than ``l`` (see ``leporid.train.sequential``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .base import check_part
+
+ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
+LOSSES = ("both", "s", "g")
+CHECKPOINT_FORMAT = "leporid-dlr2/1"
+
+
+# --------------------------------------------------------------------------- configuration
+@dataclass
+class DLR2Config:
+    """Everything that defines a DLR² model and its training (all JSON-serialisable)."""
+
+    # architecture
+    dim: int = 64
+    seq_len: int = 5
+    arch: str = "resnet"
+    # embeddings
+    init: str = "random"
+    init_params: dict = field(default_factory=dict)
+    freeze_embeddings: bool = False
+    # losses
+    loss: str = "both"
+    margin_s: float = 0.0
+    margin_g: float = 0.0
+    g_distance: str = "euclidean"        # or "squared" (mean squared difference, authors' code)
+    # ranking
+    score_with: str = "s"                # or "g"
+    g_metric: str = "euclidean"          # or "l1" (authors' code)
+    # optimisation
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 128                # windows per step (each with one positive, one negative)
+    epochs: int = 10
+    iterations: int | None = None        # total optimizer steps; overrides epochs when set
+    cosine: bool = True
+    # model selection on validation (never test)
+    metric: str = "HR@10"
+    eval_every: int | None = None        # steps between validations (default: once per epoch)
+    patience: int = 3                    # validations without improvement before stopping
+    # misc
+    seed: int = 123
+    threads: int | None = None           # torch CPU threads (default: leave torch's setting)
+    bf16: bool = False                   # bfloat16 autocast for the feature network (CPU/GPU)
+    channels_last: bool = False          # NHWC convolutions (faster with oneDNN on some CPUs)
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; choose from {ARCHS}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
+        if self.g_distance not in ("euclidean", "squared"):
+            raise ValueError(f"g_distance must be 'euclidean' or 'squared', got {self.g_distance!r}")
+        if self.score_with not in ("s", "g"):
+            raise ValueError(f"score_with must be 's' or 'g', got {self.score_with!r}")
+        if self.g_metric not in ("euclidean", "l1"):
+            raise ValueError(f"g_metric must be 'euclidean' or 'l1', got {self.g_metric!r}")
+        if self.dim < 1 or self.seq_len < 1:
+            raise ValueError(f"dim and seq_len must be >= 1, got {self.dim}, {self.seq_len}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DLR2Config":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown DLR2 option(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- building blocks
+def _conv3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+
+
+class ConvBlock(nn.Module):
+    """Two 3x3 convolutions; with ``skip`` a residual block (projected shortcut when the shape
+    changes: 1x1 conv with the block's stride + BatchNorm), without it two conv+ReLU layers."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, skip: bool = True):
+        super().__init__()
+        self.conv1, self.conv2 = _conv3(cin, cout, stride), _conv3(cout, cout)
+        self.skip = skip
+        self.shortcut = None
+        if skip and (stride != 1 or cin != cout):
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.conv2(F.relu(self.conv1(x)))
+        if self.skip:
+            out = out + (x if self.shortcut is None else self.shortcut(x))
+        return F.relu(out)
+
+
+class Coupling(nn.Module):
+    """RevNet additive coupling: ``y1 = x1 + F(x2)``, ``y2 = x2 + G(y1)`` on channel halves."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        if channels % 2:
+            raise ValueError(f"a coupling block needs an even channel count, got {channels}")
+        h = channels // 2
+        self.f = nn.Sequential(_conv3(h, h), nn.ReLU(), _conv3(h, h))
+        self.g = nn.Sequential(_conv3(h, h), nn.ReLU(), _conv3(h, h))
+
+    def forward(self, x):
+        x1, x2 = torch.chunk(x, 2, dim=1)
+        y1 = x1 + self.f(x2)
+        y2 = x2 + self.g(y1)
+        return torch.cat([y1, y2], dim=1)
+
+
+def _mlp(sizes: list[int], out_act: nn.Module | None = None) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if out_act is not None:
+        layers.append(out_act)
+    return nn.Sequential(*layers)
+
+
+class FeatureNetwork(nn.Module):
+    """``(B, 1, l+1, D)`` image -> state ``s`` of shape ``(B, D)``; see the module docstring."""
+
+    def __init__(self, dim: int = 64, seq_len: int = 5, arch: str = "resnet",
+                 channels: tuple[int, int] = (64, 128), hidden: int = 256,
+                 channels_last: bool = False):
+        super().__init__()
+        self.channels_last = channels_last and arch != "noconv"
+        if arch not in ARCHS:
+            raise ValueError(f"unknown arch {arch!r}; choose from {ARCHS}")
+        self.arch, self.dim, self.seq_len = arch, dim, seq_len
+        c1, c2 = channels
+        if arch == "noconv":
+            self.body = nn.Sequential(nn.Flatten(), _mlp([(seq_len + 1) * dim] + [hidden] * 4),
+                                      nn.ReLU())
+            flat = hidden
+        else:
+            stem = [nn.Conv2d(1, c1, 1, bias=False), nn.ReLU()]
+            if arch == "resnet":
+                body = [ConvBlock(c1, c1), ConvBlock(c1, c2, stride=2)]
+            elif arch == "onlyconv":
+                body = [ConvBlock(c1, c1, skip=False), ConvBlock(c1, c2, stride=2, skip=False)]
+            else:  # revnet
+                body = [Coupling(c1), _conv3(c1, c2, 2), nn.ReLU(), Coupling(c2)]
+            self.body = nn.Sequential(*stem, *body, nn.Flatten())
+            flat = c2 * (seq_len // 2 + 1) * ((dim - 1) // 2 + 1)
+        self.fc = nn.Linear(flat, dim)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if self.channels_last:
+            self.body.to(memory_format=torch.channels_last)
+
+    def forward(self, x):
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.fc(self.body(x))
+
+
+class Discriminator(nn.Module):
+    """``S(s, e)``: concat -> 256 -> 256 -> 128 -> 1 (ReLU between); lower = better."""
+
+    def __init__(self, dim: int = 64, hidden: tuple[int, ...] = (256, 256, 128)):
+        super().__init__()
+        self.dim = dim
+        self.first = nn.Linear(2 * dim, hidden[0])
+        self.rest = _mlp(list(hidden) + [1])
+
+    def forward(self, s, e):
+        return self.rest(F.relu(self.first(torch.cat([s, e], dim=1)))).squeeze(1)
+
+    def score_all(self, s, e, max_pairs: int = 1 << 16):
+        """``S(s_b, e_j)`` for every row ``b`` of ``s`` and ``j`` of ``e``: shape (B, M).
+
+        The first layer is split (``W1 [s; e] = W1s s + W1e e``) so it costs O((B + M) D), and the
+        pairs go through the rest in chunks of at most ``max_pairs``.
+        """
+        w, b = self.first.weight, self.first.bias
+        a = s @ w[:, :self.dim].T + b                       # (B, H)
+        c = e @ w[:, self.dim:].T                           # (M, H)
+        out = torch.empty(s.shape[0], e.shape[0], dtype=a.dtype, device=a.device)
+        rows = max(1, max_pairs // max(e.shape[0], 1))
+        for i in range(0, s.shape[0], rows):
+            h = F.relu(a[i:i + rows, None, :] + c[None, :, :])
+            out[i:i + rows] = self.rest(h).squeeze(-1)
+        return out
+
+
+class Generator(nn.Module):
+    """``G(s)``: D -> 256 -> 256 -> 128 -> D with tanh output."""
+
+    def __init__(self, dim: int = 64, hidden: tuple[int, ...] = (256, 256, 128)):
+        super().__init__()
+        self.net = _mlp([dim, *hidden, dim], nn.Tanh())
+
+    def forward(self, s):
+        return self.net(s)
+
+
+# --------------------------------------------------------------------------- losses
+def loss_s(s_pos: torch.Tensor, s_neg: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+    """Square-square loss ``mean(S+^2 + max(m - S-, 0)^2)``."""
+    return (s_pos.pow(2) + torch.clamp(margin - s_neg, min=0).pow(2)).mean()
+
+
+def g_distance(g: torch.Tensor, e: torch.Tensor, kind: str = "euclidean") -> torch.Tensor:
+    """Row-wise distance: Euclidean norm, or mean squared difference (``"squared"``)."""
+    diff = g - e
+    if kind == "euclidean":
+        return torch.linalg.vector_norm(diff, dim=1)
+    if kind == "squared":
+        return diff.pow(2).mean(dim=1)
+    raise ValueError(f"unknown distance {kind!r}")
+
+
+def loss_g(g: torch.Tensor, e_pos: torch.Tensor, e_neg: torch.Tensor, margin: float = 0.0,
+           distance: str = "euclidean") -> torch.Tensor:
+    """Hinge ``mean(max(d(G, e+) - d(G, e-) + m, 0))``."""
+    return torch.clamp(g_distance(g, e_pos, distance) - g_distance(g, e_neg, distance) + margin,
+                       min=0).mean()
+
+
+# --------------------------------------------------------------------------- the network
+class DLR2Network(nn.Module):
+    """Embeddings + feature network + S + G. Item row ``n_items`` is the zero padding item."""
+
+    def __init__(self, n_users: int, n_items: int, dim: int = 64, seq_len: int = 5,
+                 arch: str = "resnet", user_emb: np.ndarray | None = None,
+                 item_emb: np.ndarray | None = None, freeze_embeddings: bool = False,
+                 channels_last: bool = False):
+        super().__init__()
+        self.n_users, self.n_items, self.dim, self.seq_len = n_users, n_items, dim, seq_len
+        self.user_emb = nn.Embedding(n_users, dim)
+        self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=n_items)
+        with torch.no_grad():
+            if user_emb is not None:
+                self.user_emb.weight.copy_(torch.as_tensor(_check(user_emb, (n_users, dim), "user")))
+            if item_emb is not None:
+                self.item_emb.weight[:n_items] = torch.as_tensor(
+                    _check(item_emb, (n_items, dim), "item"))
+            self.item_emb.weight[n_items].zero_()
+        self.set_frozen(freeze_embeddings)
+        self.feature = FeatureNetwork(dim, seq_len, arch, channels_last=channels_last)
+        self.S = Discriminator(dim)
+        self.G = Generator(dim)
+
+    def set_frozen(self, frozen: bool) -> None:
+        self.user_emb.weight.requires_grad_(not frozen)
+        self.item_emb.weight.requires_grad_(not frozen)
+
+    def image(self, users: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, l+1, D)``: the user row, then the state items oldest first."""
+        x = torch.cat([self.user_emb(users)[:, None, :], self.item_emb(states)], dim=1)
+        return x[:, None]
+
+    def state(self, users: torch.Tensor, states: torch.Tensor, bf16: bool = False) -> torch.Tensor:
+        """Feature vector ``s`` (B, D), float32."""
+        x = self.image(users, states)
+        if bf16:
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return self.feature(x).float()
+        return self.feature(x)
+
+    @torch.no_grad()
+    def rank_scores(self, s: torch.Tensor, score_with: str = "s", g_metric: str = "euclidean",
+                    max_pairs: int = 1 << 16) -> torch.Tensor:
+        """Scores (higher = better) of every real item for each state: (B, n_items)."""
+        e = self.item_emb.weight[:self.n_items]
+        if score_with == "s":
+            return -self.S.score_all(s, e, max_pairs)
+        p = 2.0 if g_metric == "euclidean" else 1.0
+        return -torch.cdist(self.G(s), e, p=p)
+
+
+def _check(a, shape, what) -> np.ndarray:
+    a = np.asarray(a, np.float32)
+    if a.shape != shape:
+        raise ValueError(f"{what} embeddings have shape {a.shape}, expected {shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what} embeddings contain NaN or infinite values")
+    return a
+
+
+# --------------------------------------------------------------------------- the recommender
+class DLR2:
+    """DLR² as a recommender: ``fit(split)``, ``score(users, part)``, ``save``/``load``.
+
+    Parameters are the fields of ``DLR2Config`` (e.g. ``DLR2(init="leporid", arch="revnet")``).
+    ``fit`` trains with ``leporid.train.train_dlr2`` (model selection on validation only) and
+    keeps the best validation state. Learned state: ``network_``, ``history_``, ``states_``
+    (per-part user states, n_users x l item indices, padding = n_items).
+    """
+
+    def __init__(self, **params):
+        self.config = DLR2Config.from_dict(params)
+
+    def get_params(self) -> dict:
+        return self.config.to_dict()
+
+    def __repr__(self) -> str:
+        return f"DLR2({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, split, progress: bool = False, checkpoint: str | Path | None = None,
+            callback=None, embeddings: tuple[np.ndarray, np.ndarray] | None = None) -> "DLR2":
+        """Train on ``split`` (see ``leporid.train.train_dlr2`` for the options)."""
+        from ..train.dlr2_trainer import fit_model
+
+        return fit_model(self, split, progress=progress, checkpoint=checkpoint,
+                         callback=callback, embeddings=embeddings)
+
+    def _setup(self, split, user_emb=None, item_emb=None) -> None:
+        """Build the network and everything scoring needs from ``split`` (no training)."""
+        from ..train.sequential import user_states
+
+        c = self.config
+        torch.manual_seed(c.seed)
+        self.network_ = DLR2Network(split.n_users, split.n_items, c.dim, c.seq_len, c.arch,
+                                    user_emb, item_emb, c.freeze_embeddings,
+                                    c.channels_last).to(c.device)
+        self.n_users_, self.n_items_ = split.n_users, split.n_items
+        self.states_ = {p: user_states(split, p, c.seq_len) for p in ("validation", "test")}
+        seen = split.matrix("train", "validation")
+        self.seen_ = (seen.indptr.astype(np.int64), seen.indices.astype(np.int64))
+        self.user_ids_ = np.asarray(split.user_ids)
+        self.item_ids_ = np.asarray(split.item_ids)
+        self.fingerprint_ = split.fingerprint()
+        self.history_ = []
+
+    def _check_fitted(self):
+        if not hasattr(self, "network_"):
+            raise RuntimeError("DLR2 is not fitted; call fit(split) or DLR2.load(path) first")
+
+    # -- scoring -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def score_states(self, users: np.ndarray, states: np.ndarray, batch: int = 256) -> torch.Tensor:
+        """Scores (higher = better) of all items for ``users`` with the given ``states``."""
+        self._check_fitted()
+        c, net = self.config, self.network_
+        was_training = net.training
+        net.eval()
+        dev = next(net.parameters()).device
+        u = torch.as_tensor(np.asarray(users, np.int64), device=dev)
+        st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
+        out = torch.empty(len(u), self.n_items_, device=dev)
+        try:
+            for i in range(0, len(u), batch):
+                s = net.state(u[i:i + batch], st[i:i + batch], c.bf16)
+                out[i:i + batch] = net.rank_scores(s, c.score_with, c.g_metric)
+        finally:
+            net.train(was_training)
+        return out
+
+    def score(self, users: np.ndarray, part: str) -> torch.Tensor:
+        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per DESIGN §3."""
+        self._check_fitted()
+        check_part(part)
+        users = np.asarray(users, np.int64)
+        return self.score_states(users, self.states_[part][users])
+
+    def recommend(self, users: np.ndarray, n: int = 10, states: np.ndarray | None = None,
+                  exclude=None) -> np.ndarray:
+        """Top-``n`` item indices per user (-1 padding), after the known history.
+
+        Default state: the test-time state (history through validation); excluded: the user's
+        train + validation items. ``exclude`` is an optional CSR-like ``(indptr, indices)``
+        aligned with ``users`` to use instead.
+        """
+        from .base import top_k
+
+        self._check_fitted()
+        users = np.asarray(users, np.int64)
+        states = self.states_["test"][users] if states is None else np.asarray(states, np.int64)
+        scores = self.score_states(users, states).cpu().numpy()
+        if exclude is None:
+            indptr, indices = self.seen_
+            lo, hi = indptr[users], indptr[users + 1]
+        else:
+            indptr, indices = exclude
+            lo, hi = indptr[:-1], indptr[1:]
+        rows = np.repeat(np.arange(len(users)), hi - lo)
+        cols = indices[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+                       if len(users) else np.empty(0, np.int64)]
+        scores[rows, cols] = -np.inf
+        top = top_k(scores, n)
+        top[np.isneginf(np.take_along_axis(scores, top, 1))] = -1
+        return top
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoint_dict(self) -> dict:
+        """What ``save`` writes: only tensors, str, numbers and containers (weights_only-safe)."""
+        self._check_fitted()
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": json.dumps(self.config.to_dict()),
+            "n_users": self.n_users_, "n_items": self.n_items_,
+            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+            "states": {p: torch.from_numpy(v) for p, v in self.states_.items()},
+            "seen_indptr": torch.from_numpy(self.seen_[0]),
+            "seen_indices": torch.from_numpy(self.seen_[1]),
+            "user_ids": json.dumps(self.user_ids_.tolist()),
+            "item_ids": json.dumps(self.item_ids_.tolist()),
+            "fingerprint": self.fingerprint_,
+            "history": json.dumps(self.history_),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model atomically (``torch.save`` of ``checkpoint_dict``)."""
+        from ..results import atomic_write
+
+        buf = io.BytesIO()
+        torch.save(self.checkpoint_dict(), buf)
+        return atomic_write(path, buf.getvalue())
+
+    @classmethod
+    def from_checkpoint_dict(cls, ck: dict, device: str | None = None) -> "DLR2":
+        if ck.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"not a DLR2 checkpoint (format {ck.get('format')!r}, "
+                             f"expected {CHECKPOINT_FORMAT!r})")
+        config = json.loads(ck["config"])
+        if device is not None:
+            config["device"] = device
+        model = cls(**config)
+        c = model.config
+        model.n_users_, model.n_items_ = int(ck["n_users"]), int(ck["n_items"])
+        model.network_ = DLR2Network(model.n_users_, model.n_items_, c.dim, c.seq_len, c.arch,
+                                     freeze_embeddings=c.freeze_embeddings,
+                                     channels_last=c.channels_last)
+        model.network_.load_state_dict(ck["state_dict"])
+        model.network_.to(c.device).eval()
+        model.states_ = {p: v.numpy().astype(np.int64) for p, v in ck["states"].items()}
+        model.seen_ = (ck["seen_indptr"].numpy().astype(np.int64),
+                       ck["seen_indices"].numpy().astype(np.int64))
+        model.user_ids_ = np.asarray(json.loads(ck["user_ids"]))
+        model.item_ids_ = np.asarray(json.loads(ck["item_ids"]))
+        model.fingerprint_ = ck["fingerprint"]
+        model.history_ = json.loads(ck["history"])
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> "DLR2":
+        """Load a model written by ``save`` (``torch.load(..., weights_only=True)``)."""
+        path = Path(path)
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - name the file in the error
+            raise ValueError(f"{path}: cannot read a DLR2 checkpoint ({exc})") from exc
+        if not isinstance(ck, dict):
+            raise ValueError(f"{path}: not a DLR2 checkpoint")
+        if "model" in ck and ck.get("format") != CHECKPOINT_FORMAT:   # a training checkpoint
+            ck = ck["model"]
+        try:
+            return cls.from_checkpoint_dict(ck, device)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+
+
+def _register() -> None:
+    from . import MODELS
+
+    MODELS.setdefault("dlr2", DLR2)
+
+
+_register()
