@@ -37,27 +37,36 @@ def _scatter_counts(C, r0, indptr, indices, sparse_col, t_indptr, t_indices):
                     C[b, t_indices[q]] += 1.0
 
 
+_BINS = 2048  # histogram bins over (0, 1] used to find each row's k-th largest similarity
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def _select_topk(C, r0, deg, k, out_idx, out_val, out_cnt, n_threads):
     """Per row: the k largest Jaccard similarities (> 0, self excluded), ties to lower index.
 
-    Selected neighbours are written in ascending index order.
+    A histogram of the row's similarities locates the bin holding the k-th largest, so only
+    that bin's values are partitioned. Neighbours are written in ascending index order.
     """
     n = C.shape[1]
     cand_s = np.empty((n_threads, n), np.float64)
     cand_v = np.empty((n_threads, n), np.int32)
+    hists = np.empty((n_threads, _BINS + 1), np.int64)
     for b in prange(C.shape[0]):
         tid = numba.get_thread_id()
         cs = cand_s[tid]
         cv = cand_v[tid]
+        hist = hists[tid]
+        hist[:] = 0
         u = r0 + b
         du = deg[u]
         npos = 0
         for v in range(n):
             c = C[b, v]
             if c > 0.0 and v != u:
-                cs[npos] = c / (du + deg[v] - c)
+                s = c / (du + deg[v] - c)
+                cs[npos] = s
                 cv[npos] = v
+                hist[int(s * _BINS)] += 1
                 npos += 1
         if npos <= k:
             for j in range(npos):
@@ -65,7 +74,18 @@ def _select_topk(C, r0, deg, k, out_idx, out_val, out_cnt, n_threads):
                 out_val[b, j] = cs[j]
             out_cnt[b] = npos
             continue
-        kth = -np.partition(-cs[:npos], k - 1)[k - 1]
+        top = 0  # similarities in bins above the k-th one
+        tb = _BINS
+        while top + hist[tb] < k:
+            top += hist[tb]
+            tb -= 1
+        inbin = np.empty(hist[tb], np.float64)
+        m = 0
+        for j in range(npos):
+            if int(cs[j] * _BINS) == tb:
+                inbin[m] = -cs[j]
+                m += 1
+        kth = -np.partition(inbin, k - top - 1)[k - top - 1]
         above = 0
         for j in range(npos):
             if cs[j] > kth:
@@ -150,9 +170,9 @@ def _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt
     n, m = X.shape
     col_deg = np.diff(X.tocsc().indptr)
     if dense_threshold is None:
-        # A scattered add costs ~25 BLAS flops here: a column of degree d costs d² scattered
-        # adds sparse, or 2 n² flops dense, so dense pays off above d ≈ n / 3.5.
-        dense_threshold = 0.3
+        # Measured here: a scattered add costs ~1.2 ns, a BLAS flop ~0.012 ns (2 cores). A
+        # column of degree d costs d² adds sparse or 2 n² flops dense: dense from d ≈ 0.15 n.
+        dense_threshold = 0.15
     dense_col = col_deg >= dense_threshold * n
     Xd = np.ascontiguousarray(X[:, dense_col].toarray()) if dense_col.any() else None
     XT = X.T.tocsr()
