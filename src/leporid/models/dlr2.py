@@ -435,9 +435,10 @@ class DLR2:
         else:
             indptr, indices = exclude
             lo, hi = indptr[:-1], indptr[1:]
-        rows = np.repeat(np.arange(len(users)), hi - lo)
-        cols = indices[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
-                       if len(users) else np.empty(0, np.int64)]
+        counts = hi - lo
+        rows = np.repeat(np.arange(len(users)), counts)
+        offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        cols = indices[np.repeat(lo, counts) + offs]
         scores[rows, cols] = -np.inf
         top = top_k(scores, n)
         top[np.isneginf(np.take_along_axis(scores, top, 1))] = -1

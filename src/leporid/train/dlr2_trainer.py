@@ -165,7 +165,7 @@ def fit_model(model: DLR2, split, progress: bool = False, checkpoint=None, callb
                 bar.set_postfix(loss=f"{entry['loss']:.4f}",
                                 **{f"val_{c.metric}": f"{entry['validation'][c.metric]:.4f}"})
                 if progress:
-                    bar.write(_format_entry(entry, c.metric))
+                    bar.write(format_entry(entry, c.metric))
                 if callback is not None:
                     callback(entry)
                 if ckpt is not None:
@@ -215,9 +215,11 @@ def _validate(model, split, c, state, mean_loss, steps_per_epoch, seconds) -> di
             "seconds": round(seconds, 2)}
 
 
-def _format_entry(e: dict, metric: str) -> str:
+def format_entry(e: dict, metric: str = "HR@10") -> str:
+    """One line for a history entry: step, epoch, loss, validation metrics, a star if best."""
     v = e["validation"]
-    cols = [f"HR@5 {v['HR@5']:.4f}", f"HR@10 {v['HR@10']:.4f}", f"F1@10 {v['F1@10']:.4f}"]
+    names = dict.fromkeys(["HR@5", "HR@10", "F1@10", metric])
+    cols = [f"{k} {v[k]:.4f}" for k in names if k in v]
     mark = " *" if e["best"] else ""
     return (f"step {e['step']:>6} epoch {e['epoch']:6.2f}  loss {e['loss']:.4f}  validation "
             + "  ".join(cols) + f"  ({e['seconds']:.0f}s){mark}")
