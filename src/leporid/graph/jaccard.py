@@ -178,9 +178,14 @@ def _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt
     XT = X.T.tocsr()
     sparse_col = ~dense_col
     n_threads = numba.get_num_threads()
+    buf = np.empty((min(block, n), n), np.float32)  # one count buffer, reused by every block
     for r0 in range(0, n, block):
         r1 = min(n, r0 + block)
-        C = (Xd[r0:r1] @ Xd.T) if Xd is not None else np.zeros((r1 - r0, n), np.float32)
+        C = buf[: r1 - r0]
+        if Xd is not None:
+            np.matmul(Xd[r0:r1], Xd.T, out=C)
+        else:
+            C[:] = 0.0
         _scatter_counts(C, r0, X.indptr, X.indices, sparse_col, XT.indptr, XT.indices)
         _select_topk(C, r0, deg, k, out_idx[r0:r1], out_val[r0:r1], out_cnt[r0:r1], n_threads)
         bar.update(r1 - r0)
