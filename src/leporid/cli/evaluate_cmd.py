@@ -46,7 +46,7 @@ def register(sub) -> None:
         "evaluate", help="fit or tune a model and evaluate it (full ranking, all + tail users)",
         description="Fit a model on the training part (or tune it on validation with optuna), "
                     "evaluate it on validation and test (HR/Precision/Recall/F1/NDCG at 1, 5, "
-                    "10; all users and the 25%% tail users), print a table and write JSON + CSV "
+                    "10; all users and the 25% tail users), print a table and write JSON + CSV "
                     "+ Markdown results.")
     add_dataset_args(p)
     p.add_argument("--model", default="itemknn",
