@@ -16,11 +16,14 @@ from .split import PARTS, Split
 TAIL_FRACTION = 0.25
 
 
-def tail_indices(counts: np.ndarray, fraction: float = TAIL_FRACTION) -> np.ndarray:
-    """Indices of the ``floor(fraction n)`` entries with the smallest positive ``counts``
-    (``n`` = number of positive entries), ties by index; sorted by (count, index)."""
+def tail_indices(counts: np.ndarray, fraction: float = TAIL_FRACTION,
+                 include_zero: bool = False) -> np.ndarray:
+    """Indices of the ``floor(fraction n)`` entries with the smallest ``counts``, ties by index;
+    sorted by (count, index). ``n`` counts the positive entries only, unless ``include_zero``."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"tail fraction must be in [0, 1], got {fraction}")
     counts = np.asarray(counts)
-    active = np.flatnonzero(counts > 0)
+    active = np.arange(len(counts)) if include_zero else np.flatnonzero(counts > 0)
     k = int(np.floor(fraction * len(active) + 1e-9))
     return active[np.argsort(counts[active], kind="stable")[:k]]
 

@@ -17,11 +17,11 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.stats import tail_indices
 from ..models.base import check_part, top_k
 from .metrics import aggregate, per_user_metrics
 
@@ -29,12 +29,7 @@ from .metrics import aggregate, per_user_metrics
 def tail_users(split, fraction: float = 0.25) -> np.ndarray:
     """Sorted indices of the ``floor(fraction * n_users)`` users with the fewest training
     interactions (ties: lower user index first)."""
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"tail fraction must be in [0, 1], got {fraction}")
-    counts = np.diff(split.train.indptr)
-    n_tail = math.floor(fraction * split.n_users + 1e-9)
-    order = np.lexsort((np.arange(split.n_users), counts))
-    return np.sort(order[:n_tail]).astype(np.int64)
+    return np.sort(tail_indices(np.diff(split.train.indptr), fraction, include_zero=True))
 
 
 def _to_numpy(scores) -> np.ndarray:
