@@ -51,7 +51,7 @@ class LaplacianEigenmaps:
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.0,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-8, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -133,7 +133,7 @@ class LeporidEmbedding(LaplacianEigenmaps):
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-8, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
         super().__init__(n_components, n_neighbors, alpha, laplacian, output, device, seed, tol,
                          progress)
 
