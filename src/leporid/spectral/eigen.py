@@ -54,14 +54,20 @@ def _scale_data(indptr, indices, data, s):
     return out
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _csr_matvec_diag(indptr, indices, data, a, x, y):
+def _csr_matvec_diag_py(indptr, indices, data, a, x, y):
     """y = M x + a ⊙ x for a CSR ``M`` with float32 values (float64 accumulation)."""
     for i in prange(len(indptr) - 1):
         acc = 0.0
         for p in range(indptr[i], indptr[i + 1]):
             acc += data[p] * x[indices[p]]
         y[i] = acc + a[i] * x[i]
+
+
+# A parallel region costs milliseconds when the other core is busy, more than a small
+# product takes: below PARALLEL_MIN_NNZ non-zeros the serial kernel is used.
+_csr_matvec_diag = njit(parallel=True, cache=True, nogil=True)(_csr_matvec_diag_py)
+_csr_matvec_diag_serial = njit(cache=True, nogil=True)(_csr_matvec_diag_py)
+PARALLEL_MIN_NNZ = 16_000_000
 
 
 def _operator_terms(W, alpha, kind):
@@ -148,7 +154,8 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     if solver == "dense":
         A = (sp.diags(s) @ sp.csr_matrix(W, dtype=np.float64) @ sp.diags(s)).toarray()
         A[np.diag_indices(n)] += a
-        theta, Q = scipy.linalg.eigh(A, subset_by_index=[n - k, n - 1], driver="evr")
+        with threadpool_limits(limits=1, user_api="blas"):  # threads cost 50x here (2 cores)
+            theta, Q = scipy.linalg.eigh(A, subset_by_index=[n - k, n - 1], driver="evr")
         theta, Q = theta[::-1], Q[:, ::-1]
     elif solver == "arpack":
         Wf = sp.csr_matrix(W, dtype=np.float32)
@@ -156,11 +163,12 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
         # pre-scaled values: one gather per non-zero in the product instead of two
         data = Wf.data if kind == "unnorm" else _scale_data(indptr, indices, Wf.data, s)
         n_mv = [0]
+        kernel = _csr_matvec_diag if Wf.nnz >= PARALLEL_MIN_NNZ else _csr_matvec_diag_serial
 
         def mv(x):
             x = np.ascontiguousarray(np.ravel(x), dtype=np.float64)
             y = np.empty(n)
-            _csr_matvec_diag(indptr, indices, data, a, x, y)
+            kernel(indptr, indices, data, a, x, y)
             n_mv[0] += 1
             return y
 
