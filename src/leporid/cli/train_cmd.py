@@ -53,9 +53,10 @@ def register(sub) -> None:
     p.add_argument("--weight-decay", type=float, default=d.weight_decay,
                    help=f"Adam weight decay (default {d.weight_decay})")
     p.add_argument("--margin-s", type=float, default=d.margin_s,
-                   help=f"m_S of L_S (default {d.margin_s})")
+                   help=f"m_S of L_S (default {d.margin_s}, the authors' code; the paper's 0 "
+                        "lets S collapse to 0)")
     p.add_argument("--margin-g", type=float, default=d.margin_g,
-                   help=f"m_G of L_G (default {d.margin_g})")
+                   help=f"m_G of L_G (default {d.margin_g}, the authors' code)")
     p.add_argument("--g-distance", default=d.g_distance, choices=("euclidean", "squared"),
                    help="distance inside L_G: Euclidean (paper) or mean squared difference "
                         f"(authors' code; default {d.g_distance})")
@@ -68,16 +69,18 @@ def register(sub) -> None:
     p.add_argument("--dim", type=int, default=d.dim, help=f"embedding size D (default {d.dim})")
     p.add_argument("--metric", default=d.metric,
                    help=f"validation metric for model selection (default {d.metric})")
+    p.add_argument("--evals-per-epoch", type=int, default=d.evals_per_epoch,
+                   help=f"validations per epoch (default {d.evals_per_epoch})")
     p.add_argument("--eval-every", type=int, default=None,
-                   help="steps between validations (default: once per epoch)")
+                   help="steps between validations (overrides --evals-per-epoch)")
     p.add_argument("--patience", type=int, default=d.patience,
                    help=f"validations without improvement before stopping (default {d.patience})")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--bf16", action="store_true",
-                   help="bfloat16 autocast in the feature network (faster on CPUs with "
-                        "AVX512-BF16/AMX and on GPUs)")
-    p.add_argument("--channels-last", action="store_true",
-                   help="NHWC convolutions (often faster with oneDNN on CPU)")
+    p.add_argument("--bf16", default="auto", choices=("auto", "on", "off"),
+                   help="bfloat16 autocast in the feature network; auto = on for CPUs with "
+                        "native bf16 (AVX512-BF16/AMX), off elsewhere (default auto)")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                   help="NCHW instead of NHWC convolutions")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
     add_seed_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
@@ -116,7 +119,8 @@ def _model_config(args) -> dict:
            "margin_s": args.margin_s, "margin_g": args.margin_g, "g_distance": args.g_distance,
            "score_with": args.score_with, "g_metric": args.g_metric, "seq_len": args.seq_len,
            "dim": args.dim, "metric": args.metric, "eval_every": args.eval_every,
-           "patience": args.patience, "threads": args.threads, "bf16": args.bf16,
+           "evals_per_epoch": args.evals_per_epoch, "patience": args.patience,
+           "threads": args.threads, "bf16": {"auto": None, "on": True, "off": False}[args.bf16],
            "channels_last": args.channels_last, "device": args.device, "seed": args.seed}
     if args.epochs is not None:
         cfg["epochs"] = args.epochs

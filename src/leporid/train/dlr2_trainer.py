@@ -8,7 +8,7 @@ feature network twice on the same input, which gives the same loss). Adam (``lr`
 ``weight_decay``) with cosine annealing over the planned number of steps (``iterations``, or
 ``epochs`` x steps per epoch).
 
-Every ``eval_every`` steps (default: once per epoch) and at the end, the model is evaluated on
+Every ``eval_every`` steps (default: ``evals_per_epoch`` = 2 times per epoch) and at the end, the model is evaluated on
 the **validation** part with the common evaluator; the best validation state (``metric``,
 default HR@10) is kept and restored at the end; after ``patience`` validations without
 improvement training stops early. The test part is never looked at.
@@ -105,7 +105,7 @@ def fit_model(model: DLR2, split, progress: bool = False, checkpoint=None, callb
     sampler = NegativeSampler(split.train)
     steps_per_epoch = math.ceil(n_win / c.batch_size)
     total = int(c.iterations) if c.iterations is not None else int(c.epochs) * steps_per_epoch
-    eval_every = max(1, int(c.eval_every or steps_per_epoch))
+    eval_every = max(1, int(c.eval_every or math.ceil(steps_per_epoch / c.evals_per_epoch)))
 
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
@@ -144,7 +144,8 @@ def fit_model(model: DLR2, split, progress: bool = False, checkpoint=None, callb
             _, perm_t, neg_t = epoch_cache
             sl = slice(pos * c.batch_size, (pos + 1) * c.batch_size)
             idx = perm_t[sl]
-            loss = _step_loss(net, c, t_users[idx], t_states[idx], t_targets[idx], neg_t[sl])
+            loss = _step_loss(net, c, model.bf16_, t_users[idx], t_states[idx], t_targets[idx],
+                              neg_t[sl])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -186,8 +187,8 @@ def fit_model(model: DLR2, split, progress: bool = False, checkpoint=None, callb
     return model
 
 
-def _step_loss(net, c: DLR2Config, users, states, targets, negs) -> torch.Tensor:
-    s = net.state(users, states, c.bf16)
+def _step_loss(net, c: DLR2Config, bf16: bool, users, states, targets, negs) -> torch.Tensor:
+    s = net.state(users, states, bf16)
     e_pos, e_neg = net.item_emb(targets), net.item_emb(negs)
     loss = s.new_zeros(())
     if c.loss in ("both", "s"):
