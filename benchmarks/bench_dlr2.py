@@ -4,12 +4,15 @@
     python benchmarks/bench_dlr2.py epoch --dataset ml-100k.inter --bf16 off --nchw
     python benchmarks/bench_dlr2.py full --dataset ml-100k.inter             # default training run
     python benchmarks/bench_dlr2.py inits --dataset ml-latest-small --seeds 123 124 125
-    python benchmarks/bench_dlr2.py inits --inits random --seeds 123 --param margin_s=0.5
+    python benchmarks/bench_dlr2.py inits --inits random --seeds 123 --param lr=5e-4
+    python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 --variants revnet noconv
 
 ``epoch`` times one pass over the training windows (training steps only; the closing validation
 is timed separately). ``full`` runs ``train_dlr2`` with its defaults (plus any ``--param``) and
 reports the wall time and the test metrics. ``inits`` trains DLR² per initialiser and seed
-and prints test HR@5/10, F1@5/10 and tail HR@10 as mean ± std over the seeds.
+and prints test HR@5/10, F1@5/10 and tail HR@10 as mean ± std over the seeds; ``ablation``
+does the same for the variants of Tables 6 and 7 (architectures, losses, ranking with G,
+frozen embeddings, the paper's zero margins).
 """
 
 from __future__ import annotations
@@ -109,58 +112,98 @@ def bench_full(args) -> dict:
     return {"full": row}
 
 
-def bench_inits(args) -> dict:
+VARIANTS = {
+    "default": {},
+    "paper margins 0": {"margin_s": 0.0, "margin_g": 0.0},
+    "revnet": {"arch": "revnet"},
+    "onlyconv": {"arch": "onlyconv"},
+    "noconv": {"arch": "noconv"},
+    "L_S only": {"loss": "s"},
+    "L_G only, rank with G": {"loss": "g", "score_with": "g"},
+    "both losses, rank with G": {"score_with": "g"},
+    "frozen embeddings": {"freeze_embeddings": True},
+}
+
+
+def _train_runs(split, inits, seeds, variants: dict, params: dict) -> list[dict]:
     from leporid.eval import evaluate
     from leporid.init import initialize
     from leporid.train import train_dlr2
 
-    split = _split(args)
-    params = _params(args)
     dim = params.get("dim", 64)
     runs = []
-    for init in args.inits:
-        for seed in args.seeds:
+    for init in inits:
+        for seed in seeds:
             t = time.perf_counter()
             emb = initialize(init, split.train, dim, seed)
             t_init = time.perf_counter() - t
-            model, hist = train_dlr2(split, init=init, seed=seed, embeddings=emb, **params)
-            seconds = time.perf_counter() - t
-            res = evaluate(model, split, "test")
-            run = {"init": init, "seed": seed, "init_seconds": round(t_init, 1),
-                   "seconds": round(seconds, 1), "epochs_run": hist[-1]["epoch"],
-                   **{k: res["all"][k] for k in COLUMNS}, "tail HR@10": res["tail"]["HR@10"],
-                   "val " + model.config.metric: max(e["validation"][model.config.metric]
-                                                     for e in hist)}
-            print(f"{init:>8} seed {seed}: " + "  ".join(f"{k} {run[k]:.4f}" for k in COLUMNS)
-                  + f"  tail HR@10 {run['tail HR@10']:.4f}  ({seconds:.0f}s, init "
-                    f"{t_init:.0f}s, {run['epochs_run']} epochs)", flush=True)
-            runs.append(run)
+            for name, extra in variants.items():
+                t = time.perf_counter()
+                model, hist = train_dlr2(split, init=init, seed=seed, embeddings=emb,
+                                         **{**params, **extra})
+                seconds = time.perf_counter() - t + t_init
+                res = evaluate(model, split, "test")
+                metric = model.config.metric
+                run = {"variant": name, "init": init, "seed": seed,
+                       "init_seconds": round(t_init, 1), "seconds": round(seconds, 1),
+                       "epochs_run": hist[-1]["epoch"],
+                       **{k: res["all"][k] for k in COLUMNS},
+                       "tail HR@10": res["tail"]["HR@10"],
+                       "val " + metric: max(e["validation"][metric] for e in hist)}
+                print(f"{name:>24} {init:>8} seed {seed}: "
+                      + "  ".join(f"{k} {run[k]:.4f}" for k in COLUMNS)
+                      + f"  tail HR@10 {run['tail HR@10']:.4f}  ({seconds:.0f}s incl. init "
+                        f"{t_init:.0f}s, {run['epochs_run']} epochs)", flush=True)
+                runs.append(run)
+    return runs
+
+
+def _summary(runs: list[dict]) -> list[dict]:
+    """mean ± sample std over seeds per (variant, init), printed as a Markdown table."""
     cols = list(COLUMNS) + ["tail HR@10", "seconds"]
-    print(f"\n| init | seeds | " + " | ".join(cols) + " |")
-    print("|---|---|" + "---|" * len(cols))
+    print("\n| variant | init | seeds | " + " | ".join(cols) + " |")
+    print("|---|---|---|" + "---|" * len(cols))
     summary = []
-    for init in args.inits:
-        rs = [r for r in runs if r["init"] == init]
+    for key in dict.fromkeys((r["variant"], r["init"]) for r in runs):
+        rs = [r for r in runs if (r["variant"], r["init"]) == key]
+        row = {"variant": key[0], "init": key[1], "seeds": len(rs)}
         cells = []
-        row = {"init": init, "seeds": len(rs)}
         for c in cols:
             v = np.array([r[c] for r in rs], float)
             row[c] = [float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0]
             cells.append(f"{v.mean():.0f}" if c == "seconds" else
                          f"{v.mean():.4f} ± {row[c][1]:.4f}")
         summary.append(row)
-        print(f"| {init} | {len(rs)} | " + " | ".join(cells) + " |")
-    return {"inits": runs, "summary": summary, "params": params}
+        print(f"| {key[0]} | {key[1]} | {len(rs)} | " + " | ".join(cells) + " |")
+    return summary
+
+
+def bench_inits(args) -> dict:
+    split, params = _split(args), _params(args)
+    runs = _train_runs(split, args.inits, args.seeds, {"default": {}}, params)
+    return {"inits": runs, "summary": _summary(runs), "params": params}
+
+
+def bench_ablation(args) -> dict:
+    split, params = _split(args), _params(args)
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    variants = {k: VARIANTS[k] for k in args.variants}
+    runs = _train_runs(split, args.inits, args.seeds, variants, params)
+    return {"ablation": runs, "summary": _summary(runs), "params": params}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=("epoch", "full", "inits"))
+    p.add_argument("what", choices=("epoch", "full", "inits", "ablation"))
     p.add_argument("--dataset", default="ml-latest-small")
     p.add_argument("--min-count", type=int, default=20)
     p.add_argument("--inits", nargs="+", default=list(INITS))
     p.add_argument("--seeds", nargs="+", type=int, default=[123])
     p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                   help="ablation: which variants (default all): " + ", ".join(VARIANTS))
     p.add_argument("--repeat", type=int, default=1, help="epoch: how many timed epochs")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="DLR2Config field (repeatable), e.g. batch_size=256")
@@ -175,7 +218,8 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
     print(f"# {_machine()}")
-    res = {"epoch": bench_epoch, "full": bench_full, "inits": bench_inits}[args.what](args)
+    res = {"epoch": bench_epoch, "full": bench_full, "inits": bench_inits,
+           "ablation": bench_ablation}[args.what](args)
     if args.out:
         from leporid.results import write_json
 
