@@ -34,7 +34,7 @@ def register(sub) -> None:
                    help="initialiser of the user/item embeddings: leporid, le, random, ... "
                         f"(see `leporid embed`; default {d.init})")
     p.add_argument("--init-param", action="append", default=[], metavar="KEY=VALUE",
-                   help="initialiser option, e.g. neighbors=1000 (repeatable)")
+                   help="initialiser option, e.g. n_neighbors=1000 or alpha=0.7 (repeatable)")
     p.add_argument("--arch", default=d.arch, choices=ARCHS,
                    help=f"feature network (Table 7; default {d.arch})")
     p.add_argument("--loss", default=d.loss, choices=LOSSES,
