@@ -44,3 +44,25 @@ def load_split(args):
         return _load_saved(args.dataset)
     inter = load(args.dataset, args.format, **column_options(args))
     return prepare(inter, min_count=args.min_count)
+
+
+def add_export_args(p: argparse.ArgumentParser) -> None:
+    """``--save-recommendations`` and ``--save-split`` (for commands that test a model)."""
+    p.add_argument("--save-recommendations", metavar="FILE", default=None,
+                   help="write the test top-10 lists as CSV user,rank,item (raw ids)")
+    p.add_argument("--save-split", metavar="FILE", default=None,
+                   help="write the split used as CSV user,item,timestamp,part (raw ids)")
+
+
+def write_exports(args, split, test: dict, paths: dict) -> None:
+    """Write the exports asked for (``test`` from ``evaluate(..., return_topn=True)``) and
+    print every file written."""
+    from ..eval import export_split_csv, save_recommendations
+
+    if args.save_recommendations:
+        paths["recommendations"] = save_recommendations(
+            args.save_recommendations, split, test["users"], test["topn"], n=10)
+    if args.save_split:
+        paths["split"] = export_split_csv(split, args.save_split)
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}")

@@ -47,7 +47,7 @@ def _metrics_row(model: str, init: str, result: dict, seconds: float) -> dict:
     a, t = result["all"], result["tail"]
     return {"model": model, "init": init, "HR@5": a["HR@5"], "HR@10": a["HR@10"],
             "F1@5": a["F1@5"], "F1@10": a["F1@10"], "NDCG@10": a["NDCG@10"],
-            "tail HR@10": t["HR@10"], "seconds": round(seconds, 1)}
+            "tail HR@10": t["HR@10"], "seconds": int(round(seconds))}
 
 
 class _RowStore:

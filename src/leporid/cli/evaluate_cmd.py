@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_dataset_args, add_seed_arg
+from .common import add_dataset_args, add_export_args, add_seed_arg, write_exports
 
 KS = (1, 5, 10)
 SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
@@ -64,10 +64,7 @@ def register(sub) -> None:
                    help="users scored per batch in evaluation (default 1024)")
     add_seed_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
-    p.add_argument("--save-recommendations", metavar="FILE", default=None,
-                   help="write the test top-10 lists as CSV user,rank,item (raw ids)")
-    p.add_argument("--save-split", metavar="FILE", default=None,
-                   help="write the split used as CSV user,item,timestamp,part (raw ids)")
+    add_export_args(p)
     p.set_defaults(func=run)
 
 
@@ -104,7 +101,7 @@ def _stem(dataset: str) -> str:
 
 
 def run(args) -> int:
-    from ..eval import evaluate, export_split_csv, save_recommendations
+    from ..eval import evaluate
     from ..models import MODELS, make_model
     from ..results import atomic_write, provenance, write_table
     from ..train.tuning import tune_model
@@ -152,13 +149,7 @@ def run(args) -> int:
     if tuning is not None:
         paths["trials"] = atomic_write(stem.with_name(stem.name + "_trials.csv"),
                                        trials_df.to_csv(index=False))
-    if args.save_recommendations:
-        paths["recommendations"] = save_recommendations(
-            args.save_recommendations, split, test["users"], test["topn"], n=10)
-    if args.save_split:
-        paths["split"] = export_split_csv(split, args.save_split)
-    for kind, path in paths.items():
-        print(f"wrote {kind}: {path}")
+    write_exports(args, split, test, paths)
     return 0
 
 

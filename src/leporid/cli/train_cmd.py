@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_dataset_args, add_seed_arg
+from .common import add_dataset_args, add_export_args, add_seed_arg, write_exports
 
 MODELS = ("dlr2",)
 
@@ -86,10 +86,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="results", help="results folder (default results/)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore (and overwrite) an existing training checkpoint")
-    p.add_argument("--save-recommendations", metavar="FILE", default=None,
-                   help="write the test top-10 lists as CSV user,rank,item (raw ids)")
-    p.add_argument("--save-split", metavar="FILE", default=None,
-                   help="write the split used as CSV user,item,timestamp,part (raw ids)")
+    add_export_args(p)
     p.set_defaults(func=run)
 
     r = sub.add_parser(
@@ -130,7 +127,7 @@ def _model_config(args) -> dict:
 
 
 def run(args) -> int:
-    from ..eval import evaluate, export_split_csv, save_recommendations
+    from ..eval import evaluate
     from ..models.dlr2 import DLR2
     from ..results import provenance, write_table
     from ..train.dlr2_trainer import format_entry
@@ -167,13 +164,7 @@ def run(args) -> int:
             "seconds": round(train_seconds, 3), "history": model.history_}
     paths = write_table(stem, rows, meta)
     paths["model"] = model.save(stem.with_suffix(".pt"))
-    if args.save_recommendations:
-        paths["recommendations"] = save_recommendations(
-            args.save_recommendations, split, test["users"], test["topn"], n=10)
-    if args.save_split:
-        paths["split"] = export_split_csv(split, args.save_split)
-    for kind, path in paths.items():
-        print(f"wrote {kind}: {path}")
+    write_exports(args, split, test, paths)
     return 0
 
 

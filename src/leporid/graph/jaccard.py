@@ -14,8 +14,6 @@ the same algorithm with torch on the GPU.
 
 from __future__ import annotations
 
-import math
-import time
 
 import numba
 import numpy as np

@@ -21,12 +21,19 @@ def _bprmf(**params):
     return BPRMF(**params)
 
 
+def _dlr2(**params):
+    from .dlr2 import DLR2
+
+    return DLR2(**params)
+
+
 MODELS: dict[str, Callable[..., Recommender]] = {
     "toppop": TopPop,
     "itemknn": ItemKNN,
     "userknn": UserKNN,
     "slim": SLIM,
     "bpr": _bprmf,
+    "dlr2": _dlr2,
 }
 
 

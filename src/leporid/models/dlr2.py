@@ -540,11 +540,3 @@ class DLR2:
         except (KeyError, ValueError) as exc:
             raise ValueError(f"{path}: {exc}") from exc
 
-
-def _register() -> None:
-    from . import MODELS
-
-    MODELS.setdefault("dlr2", DLR2)
-
-
-_register()
