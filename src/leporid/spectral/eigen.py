@@ -44,36 +44,78 @@ class EigenResult:
     info: dict = field(default_factory=dict)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _scale_data(indptr, indices, data, s):
-    """The values of ``diag(s) W diag(s)`` (float32, same sparsity as ``W``)."""
-    out = np.empty_like(data)
-    for i in prange(len(indptr) - 1):
+@njit(cache=True, nogil=True)
+def _upper_triangle(indptr, indices, data):
+    """The strict upper triangle of ``W`` as CSR, the number of strict lower entries and both
+    value sums (a cheap symmetry check)."""
+    n = len(indptr) - 1
+    uptr = np.zeros(n + 1, np.int64)
+    n_lower = 0
+    sum_up = 0.0
+    sum_low = 0.0
+    for i in range(n):
+        c = 0
         for p in range(indptr[i], indptr[i + 1]):
-            out[p] = s[i] * data[p] * s[indices[p]]
-    return out
+            j = indices[p]
+            if j > i:
+                c += 1
+                sum_up += data[p]
+            elif j < i:
+                n_lower += 1
+                sum_low += data[p]
+        uptr[i + 1] = uptr[i] + c
+    uidx = np.empty(uptr[n], np.int32)
+    udat = np.empty(uptr[n], np.float32)
+    for i in range(n):
+        q = uptr[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j > i:
+                uidx[q] = j
+                udat[q] = data[p]
+                q += 1
+    return uptr, uidx, udat, n_lower, sum_up, sum_low
 
 
-def _csr_matvec_diag_py(indptr, indices, data, a, x, y):
-    """y = M x + a ⊙ x for a CSR ``M`` with float32 values (float64 accumulation)."""
-    for i in prange(len(indptr) - 1):
+def _sym_matvec_py(bounds, indptr, indices, data, s, a, x, y, buf):
+    """y = s ⊙ (U + Uᵀ)(s ⊙ x) + a ⊙ x from the strict upper triangle ``U`` (CSR, float32
+    values; the scaling stays in float64, so the product is exact for the stored graph).
+
+    Each chunk of rows accumulates into its own buffer (scattered ``Uᵀ`` writes stay in cache);
+    the buffers are summed in a fixed order, so serial and parallel runs agree bit for bit.
+    """
+    for t in prange(len(bounds) - 1):
+        yb = buf[t]
+        yb[:] = 0.0
+        for i in range(bounds[t], bounds[t + 1]):
+            xi = s[i] * x[i]
+            acc = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                w = data[p]
+                acc += w * (s[j] * x[j])
+                yb[j] += w * xi
+            yb[i] += acc
+    for i in prange(len(x)):
         acc = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * x[indices[p]]
-        y[i] = acc + a[i] * x[i]
+        for t in range(buf.shape[0]):
+            acc += buf[t, i]
+        y[i] = s[i] * acc + a[i] * x[i]
 
 
-# A parallel region costs milliseconds when another process holds a core, more than a small
-# product takes; which kernel wins depends on the machine's load, so it is timed (both give
-# bit-identical products: each row is summed by one thread in the same order).
-_csr_matvec_diag = njit(parallel=True, cache=True, nogil=True)(_csr_matvec_diag_py)
-_csr_matvec_diag_serial = njit(cache=True, nogil=True)(_csr_matvec_diag_py)
+# The symmetric product reads half the graph, with 16-bit column indices when they fit:
+# 3.6-4.8x faster than a full CSR product here (memory-bound). A parallel region costs
+# milliseconds when another process holds a core, so the serial and parallel kernels are
+# timed on the problem and the faster is kept; they give bit-identical products.
+_sym_matvec = njit(parallel=True, cache=True, nogil=True)(_sym_matvec_py)
+_sym_matvec_serial = njit(cache=True, nogil=True)(_sym_matvec_py)
+_CHUNKS = 4
 
 
 def _faster_kernel(args, repeats: int = 3):
     """The faster of the serial and parallel product kernels on these arguments."""
     best, best_t = None, np.inf
-    for kernel in (_csr_matvec_diag_serial, _csr_matvec_diag):
+    for kernel in (_sym_matvec_serial, _sym_matvec):
         kernel(*args)  # compile / load from cache
         t0 = time.perf_counter()
         for _ in range(repeats):
@@ -81,6 +123,32 @@ def _faster_kernel(args, repeats: int = 3):
         if (dt := time.perf_counter() - t0) < best_t:
             best, best_t = kernel, dt
     return best
+
+
+def _symmetric_operator(W, s, a):
+    """``x -> diag(s) W diag(s) x + a ⊙ x`` for a symmetric CSR ``W``, half stored."""
+    n = W.shape[0]
+    uptr, uidx, udat, n_lower, sum_up, sum_low = _upper_triangle(
+        W.indptr.astype(np.int64), W.indices, W.data)
+    if n_lower != len(uidx) or abs(sum_up - sum_low) > 1e-6 * max(1.0, abs(sum_up)):
+        raise ValueError("graph is not symmetric (its upper and lower triangles differ)")
+    if n <= np.iinfo(np.uint16).max:
+        uidx = uidx.astype(np.uint16)
+    targets = np.linspace(0, uptr[-1], _CHUNKS + 1)
+    bounds = np.searchsorted(uptr, targets).astype(np.int64)
+    bounds[0], bounds[-1] = 0, n
+    buf = np.empty((_CHUNKS, n))
+    s, a = np.asarray(s, np.float64), np.asarray(a, np.float64)
+    args = (bounds, uptr, uidx, udat, s, a, np.ones(n), np.empty(n), buf)
+    kernel = _faster_kernel(args)
+
+    def matvec(x):
+        y = np.empty(n)
+        kernel(bounds, uptr, uidx, udat, s, a, np.ascontiguousarray(np.ravel(x), np.float64),
+               y, buf)
+        return y
+
+    return matvec
 
 
 def _operator_terms(W, alpha, kind):
@@ -171,19 +239,12 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
             theta, Q = scipy.linalg.eigh(A, subset_by_index=[n - k, n - 1], driver="evr")
         theta, Q = theta[::-1], Q[:, ::-1]
     elif solver == "arpack":
-        Wf = sp.csr_matrix(W, dtype=np.float32)
-        indptr, indices = Wf.indptr.astype(np.int64), Wf.indices
-        # pre-scaled values: one gather per non-zero in the product instead of two
-        data = Wf.data if kind == "unnorm" else _scale_data(indptr, indices, Wf.data, s)
+        product = _symmetric_operator(sp.csr_matrix(W, dtype=np.float32), s, a)
         n_mv = [0]
-        kernel = _faster_kernel((indptr, indices, data, a, np.ones(n), np.empty(n)))
 
         def mv(x):
-            x = np.ascontiguousarray(np.ravel(x), dtype=np.float64)
-            y = np.empty(n)
-            kernel(indptr, indices, data, a, x, y)
             n_mv[0] += 1
-            return y
+            return product(x)
 
         op = sla.LinearOperator((n, n), matvec=mv, dtype=np.float64)
         v0 = np.random.default_rng(seed).standard_normal(n)
