@@ -18,7 +18,6 @@ frozen embeddings, the paper's zero margins).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
