@@ -45,11 +45,12 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return path
 
 
-def _jsonable(x):
+def jsonable(x):
+    """``x`` with numpy arrays/scalars and paths turned into JSON-serialisable values."""
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
         return x.tolist()
     if isinstance(x, np.generic):
@@ -63,11 +64,11 @@ def provenance(config: dict, seed: int | None, fingerprint: str | None) -> dict:
     """The block every result file carries."""
     return {"leporid_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "python": platform.python_version(), "seed": seed, "data_fingerprint": fingerprint,
-            "config": _jsonable(config)}
+            "config": jsonable(config)}
 
 
 def write_json(path, obj: dict) -> Path:
-    return atomic_write(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
+    return atomic_write(path, json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = ".4f") -> str:

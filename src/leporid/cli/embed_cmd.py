@@ -90,10 +90,9 @@ def run(args) -> int:
     out = Path(args.out)
     atomic_save_npy(out / "user_embeddings.npy", est.user_embeddings_)
     atomic_save_npy(out / "item_embeddings.npy", est.item_embeddings_)
-    atomic_save_npy(out / "user_ids.npy", np.asarray(user_ids).astype(str) if
-                    np.asarray(user_ids).dtype == object else np.asarray(user_ids))
-    atomic_save_npy(out / "item_ids.npy", np.asarray(item_ids).astype(str) if
-                    np.asarray(item_ids).dtype == object else np.asarray(item_ids))
+    for side, ids in (("user", user_ids), ("item", item_ids)):
+        ids = np.asarray(ids)  # string ids are saved as unicode, never as pickled objects
+        atomic_save_npy(out / f"{side}_ids.npy", ids.astype(str) if ids.dtype == object else ids)
     meta = provenance({"method": args.method, **est.get_params(), **source}, args.seed,
                       fingerprint)
     meta.update({"shape": {"users": list(est.user_embeddings_.shape),

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_dataset_args, add_export_args, add_seed_arg, write_exports
+from .common import add_dataset_args, add_export_args, add_seed_arg, load_split, write_exports
 
 KS = (1, 5, 10)
 SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
@@ -108,7 +108,7 @@ def run(args) -> int:
 
     if args.model not in MODELS:
         raise KeyError(f"unknown model {args.model!r}; choose from {sorted(MODELS)}")
-    split = load_split_from(args)
+    split = load_split(args)
     params = dict(args.param)
     if _accepts(MODELS[args.model], "seed"):
         params.setdefault("seed", args.seed)
@@ -151,10 +151,3 @@ def run(args) -> int:
                                        trials_df.to_csv(index=False))
     write_exports(args, split, test, paths)
     return 0
-
-
-def load_split_from(args):
-    """The split named by the dataset options (``cli.common.load_split``)."""
-    from .common import load_split
-
-    return load_split(args)

@@ -73,7 +73,7 @@ def save_split(split: Split, path) -> Path:
     import pyarrow.parquet as pq
 
     from .. import __version__
-    from ..results import _jsonable
+    from ..results import jsonable
 
     path = Path(path)
     if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
@@ -108,7 +108,7 @@ def save_split(split: Split, path) -> Path:
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a split is an ordinary directory
         pq.write_table(pa.table(columns), tmp / TABLE_NAME)
-        text = json.dumps(_jsonable(doc), indent=2, default=str) + "\n"
+        text = json.dumps(jsonable(doc), indent=2, default=str) + "\n"
         (tmp / JSON_NAME).write_text(text, encoding="utf-8")
         old = None
         if path.exists():
