@@ -197,7 +197,7 @@ def _full_history(model, args, raw_users):
     in the model's item indexing, from ``--dataset``."""
     import numpy as np
 
-    from ..train.sequential import last_items
+    from ..data.sequences import last_items
     from .common import load_split
 
     split = load_split(args)

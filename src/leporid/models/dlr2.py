@@ -39,7 +39,7 @@ the paper's setting.
 
 Ranking: by ``S`` (``score = -S(s, e_j)``, default) or by ``G`` (``score = -||G(s) - e_j||``,
 Euclidean or L1). The padding item (index ``n_items``, all-zero, never trained) fills states
-shorter than ``l`` (see ``leporid.train.sequential``).
+shorter than ``l`` (see ``leporid.data.sequences``).
 """
 
 from __future__ import annotations
@@ -392,7 +392,7 @@ class DLR2:
 
     def _setup(self, split, user_emb=None, item_emb=None) -> None:
         """Build the network and everything scoring needs from ``split`` (no training)."""
-        from ..train.sequential import user_states
+        from ..data.sequences import user_states
 
         c = self.config
         torch.manual_seed(c.seed)

@@ -6,7 +6,7 @@ model selection on validation; evaluate the result with ``leporid.eval.evaluate(
 """
 
 from .dlr2_trainer import fit_model, train_dlr2
-from .sequential import NegativeSampler, last_items, sliding_windows, user_states
+from ..data.sequences import NegativeSampler, last_items, sliding_windows, user_states
 
 __all__ = ["NegativeSampler", "fit_model", "last_items", "sliding_windows", "train_dlr2",
            "user_states"]

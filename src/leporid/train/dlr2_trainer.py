@@ -1,6 +1,6 @@
 """Training loop for DLR²: windows, fresh negatives, Adam + cosine, validation-only selection.
 
-One *epoch* visits every training window (``leporid.train.sequential.sliding_windows``) once in a
+One *epoch* visits every training window (``leporid.data.sequences.sliding_windows``) once in a
 random order; each window gets one negative drawn uniformly from the items its user has not
 trained on, fresh every epoch. A step on a batch of ``batch_size`` windows computes the state
 ``s`` once and uses it for the positive and the negative row (the authors' code runs the
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ..models.dlr2 import DLR2, DLR2Config, loss_g, loss_s
-from .sequential import NegativeSampler, sliding_windows
+from ..data.sequences import NegativeSampler, sliding_windows
 
 TRAIN_FORMAT = "leporid-dlr2-train/1"
 #: config fields that may differ between a checkpoint and a resumed run
