@@ -115,8 +115,6 @@ def bm25_doc_factor(lengths: np.ndarray, avg_len: float, k1: float = BM25_K1,
 
 
 class _KNNBase(BaseRecommender):
-    _param_names = ("topk", "shrink", "similarity", "normalize", "feature_weighting",
-                    "asymmetric_alpha", "tversky_alpha", "tversky_beta", "fold_in", "block_size")
 
     def __init__(self, topk: int = 100, shrink: float = 0.0, similarity: str = "cosine",
                  normalize: bool = True, feature_weighting: str = "none",

@@ -58,7 +58,6 @@ def _fit_items(X: sp.csc_matrix, items: np.ndarray, alpha: float, l1_ratio: floa
 class SLIM(BaseRecommender):
     """SLIM ElasticNet item-item model; ``W_`` (n_items x n_items, CSR) after ``fit``."""
 
-    _param_names = ("topk", "l1_ratio", "alpha", "max_iter", "tol", "fold_in", "n_jobs", "seed")
 
     def __init__(self, topk: int = 100, l1_ratio: float = 0.1, alpha: float = 1.0,
                  max_iter: int = 100, tol: float = 1e-4, fold_in: bool = True,
