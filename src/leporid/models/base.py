@@ -121,6 +121,8 @@ class BaseRecommender:
     def _param_names(cls) -> tuple[str, ...]:
         import inspect
 
+        if cls.__init__ is object.__init__:
+            return ()
         sig = inspect.signature(cls.__init__)
         names = []
         for name, p in sig.parameters.items():
@@ -158,6 +160,12 @@ class BaseRecommender:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """Parameters to try for an optuna ``trial``; ``fixed`` (a dict this may pop from)
+        pins parameters. The default has nothing to tune (one trial)."""
+        return {}
 
     def is_fitted(self) -> bool:
         return hasattr(self, "n_items_")

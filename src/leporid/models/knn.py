@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import BaseRecommender, topk_sparse_rows
+from .base import BaseRecommender, topk_sparse_rows, suggest
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric", "dice", "tversky")
 SET_SIMILARITIES = ("jaccard", "dice", "tversky")
@@ -134,6 +134,26 @@ class _KNNBase(BaseRecommender):
         self.asymmetric_alpha = float(asymmetric_alpha)
         self.tversky_alpha, self.tversky_beta = float(tversky_alpha), float(tversky_beta)
         self.fold_in, self.block_size = bool(fold_in), int(block_size)
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """Dacrema et al.: similarity, topk 5-1000, shrink 0-1000, feature weighting (cosine
+        and asymmetric only), the asymmetric / Tversky alphas."""
+        sim = suggest(trial, fixed, "similarity", "categorical", list(SIMILARITIES))
+        p = {"similarity": sim,
+             "topk": suggest(trial, fixed, "topk", "int", 5, 1000),
+             "shrink": suggest(trial, fixed, "shrink", "int", 0, 1000)}
+        if sim == "cosine":
+            p["normalize"] = suggest(trial, fixed, "normalize", "categorical", [True, False])
+        if sim == "asymmetric":
+            p["asymmetric_alpha"] = suggest(trial, fixed, "asymmetric_alpha", "float", 0.0, 2.0)
+        if sim == "tversky":
+            p["tversky_alpha"] = suggest(trial, fixed, "tversky_alpha", "float", 0.0, 2.0)
+            p["tversky_beta"] = suggest(trial, fixed, "tversky_beta", "float", 0.0, 2.0)
+        if sim in ("cosine", "asymmetric"):
+            p["feature_weighting"] = suggest(trial, fixed, "feature_weighting", "categorical",
+                                             ["none", "BM25", "TF-IDF"])
+        return p
 
     def _sim_args(self) -> dict:
         return dict(similarity=self.similarity, shrink=self.shrink, normalize=self.normalize,
