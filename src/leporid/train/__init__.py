@@ -6,6 +6,14 @@ hyperparameters on validation. Sequence windows and the negative sampler live be
 ``leporid.data.sequences``.
 """
 
-from .loop import format_entry, train
+
+
+def __getattr__(name):  # lazy: `leporid.train.tuning` (classic models) must not import torch
+    if name in ("format_entry", "train"):
+        from . import loop
+
+        return getattr(loop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["format_entry", "train"]
