@@ -228,6 +228,7 @@ class UserKNN(_KNNBase):
         return sp.csr_matrix((v, (r, c)), shape=(len(users), self.n_users_), dtype=np.float32)
 
     def score(self, users: np.ndarray, part: str = "test") -> np.ndarray:
+        self._check_fitted()
         users = np.asarray(users, dtype=np.int64)
         out = np.empty((len(users), self.n_items_), np.float32)
         for start in range(0, len(users), self.block_size):

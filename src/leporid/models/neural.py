@@ -11,7 +11,10 @@ a state of recent items: DLR², HGN) and supplies only
 - ``batches(rng) -> list`` of the batches of one epoch, drawn from ``rng``
   (``numpy.random.default_rng([seed, epoch])``);
 - ``batch_loss(batch) -> scalar tensor``;
-- ``score(users, part)`` (may use ``self.network_`` at any time during training).
+- ``score(users, part)`` (may use ``self.network_`` at any time during training);
+- ``embedding_tables()`` when its tables are not ``network_.user_emb`` / ``network_.item_emb``;
+- optionally ``search_space(trial, fixed) -> dict`` (default: lr and weight decay) and
+  ``_finish()`` (cache things after the best weights are restored, also after ``load``).
 
 ``fit(data)`` (a ``Split`` -> model selection on validation; a bare users x items sparse
 matrix -> the fixed budget, no selection) runs the generic loop ``leporid.train.loop.train``.
@@ -157,6 +160,12 @@ class NeuralRecommender(BaseRecommender):
 
     def is_fitted(self) -> bool:
         return hasattr(self, "network_")
+
+    def embedding_tables(self) -> list:
+        """``[(user_table, item_table), ...]``: every pair of ``nn.Embedding`` seeded from the
+        initial arrays (one pair; NeuMF-like models return one per tower). The contract test
+        checks that each holds the initial arrays bit-identically before the first step."""
+        return [(self.network_.user_emb, self.network_.item_emb)]
 
     def _finish(self) -> None:
         """Called by the loop after the best weights are restored (subclasses cache here)."""
