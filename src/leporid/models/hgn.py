@@ -45,6 +45,10 @@ Decisions
   training; with LEPORID the item-item term then starts as the spectral similarity
   ``Σ_k e_k·e_j``. ``freeze_embeddings`` freezes all three; the gates always train.
   ``embedding_tables()`` returns ``[(P, E), (P, Q)]``.
+- **Defaults** (measured on ml-100k, validation HR@10, one seed, random init): Adam lr 1e-3,
+  batch 256 windows, ``L = 5``, ``T = 3``, up to 100 epochs with patience 5 on validation,
+  no cosine schedule, and **no weight decay**: the authors' ``l2 = 1e-3`` costs 13 points of
+  validation HR@10 here (0.56 vs 0.70; 1e-4 is within noise of 0). The search space covers it.
 - **States at scoring time** follow DESIGN.md §3 exactly as DLR² does (the framework's
   ``SequentialRecommender``): validation from the last ``L`` training items, test from the last
   ``L`` items before the test period (validation topped up from train).
@@ -130,7 +134,7 @@ class HGN(SequentialRecommender):
     name = "hgn"
 
     def __init__(self, dim=64, seq_len=5, n_targets=3, pooling="mean", init="random",
-                 init_params=None, freeze_embeddings=False, lr=1e-3, weight_decay=1e-3,
+                 init_params=None, freeze_embeddings=False, lr=1e-3, weight_decay=0.0,
                  batch_size=256, epochs=100, iterations=None, cosine=False, metric="HR@10",
                  evals_per_epoch=1, eval_every=None, patience=5, seed=123, threads=None,
                  device="cpu"):
