@@ -226,3 +226,26 @@ def test_bad_parameters_are_clear_errors():
         HGN(n_targets=0)
     with pytest.raises(ValueError, match="seq_len"):
         HGN(seq_len=1.5)
+
+
+def test_cli_train_and_recommend_with_full_history(tmp_path, capsys):
+    from leporid.cli import main
+    from leporid.data.split_io import save_split
+
+    split = cycle_split(n_users=20, n_items=40)
+    data = save_split(split, tmp_path / "split")
+    out = tmp_path / "out"
+    assert main(["train", "--model", "hgn", "--dataset", str(data), "--epochs", "2",
+                 "--dim", "8", "--seq-len", "3", "--param", "n_targets=2", "--param",
+                 "pooling=weighted", "--threads", "1", "--out", str(out)]) == 0
+    ck = out / "train_split_hgn_random.pt"
+    model = HGN.load(ck)
+    assert (model.seq_len, model.n_targets, model.pooling) == (3, 2, "weighted")
+    capsys.readouterr()
+    raw = str(split.user_ids[0])
+    assert main(["recommend", "--checkpoint", str(ck), "--users", raw, "-n", "5",
+                 "--dataset", str(data)]) == 0
+    items = {line.split(",")[2] for line in capsys.readouterr().out.strip().splitlines()[1:]}
+    all_seen = set(split.item_ids[split.matrix("train", "validation", "test")[0].indices]
+                   .astype(str))
+    assert len(items) == 5 and not items & all_seen
