@@ -249,3 +249,17 @@ def test_cli_train_and_recommend_with_full_history(tmp_path, capsys):
     all_seen = set(split.item_ids[split.matrix("train", "validation", "test")[0].indices]
                    .astype(str))
     assert len(items) == 5 and not items & all_seen
+
+
+def test_threads_hold_after_a_numba_initialiser():
+    """The LEPORID graph runs numba kernels that may share torch's OpenMP runtime and reset
+    its thread count; training must still run with ``threads``."""
+    seen = []
+
+    class Check:
+        def on_train_begin(self, model):
+            seen.append(torch.get_num_threads())
+
+    split = cycle_split(n_users=20, n_items=30)
+    HGN(**FAST, init="leporid", iterations=1).fit(split, callbacks=[Check()])
+    assert seen == [1]
