@@ -151,4 +151,9 @@ def run(args) -> int:
     print(markdown_table(rows, COLUMNS))
     print(f"total {time.perf_counter() - t_start:.0f}s; wrote {paths['md']}, {paths['csv']}, "
           f"{paths['json']}")
+    from ..experiments.report import write_report
+
+    report = write_report(out)
+    print(f"report: {report['html']} (and {report['md']}); `leporid reproduce all` runs the "
+          "paper's tables and figures")
     return 0

@@ -61,9 +61,10 @@ class Budget:
 
 
 BUDGETS: dict[str, Budget] = {
-    # minutes on the bundled dataset, on 2 cores: one seed, one short epoch, a few trials
+    # minutes on the bundled dataset, on 2 cores: one seed, 120 DLR² steps (a third of an
+    # epoch of ml-latest-small), a few trials — a test of the machinery, not for conclusions
     "smoke": Budget("smoke", seeds=(DEFAULT_SEED,), trials=2,
-                    dlr2={"epochs": 1, "evals_per_epoch": 1}, neural={"epochs": 2},
+                    dlr2={"iterations": 120, "eval_every": 60}, neural={"epochs": 2},
                     bpr={"epochs": 10}, k_grid=(50, 1000),
                     fig2={"graphs": 4, "n": 100, "m": 10, "dims": 40, "insertions": 3}),
     # means ± std over 3 seeds with the models' default training lengths
