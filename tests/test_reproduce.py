@@ -17,7 +17,7 @@ from leporid.experiments.stats import FAILS, HOLDS, NOISE, NOT_RUN
 VERDICTS = {HOLDS, FAILS, NOISE, NOT_RUN}
 TINY = BUDGETS["smoke"].with_(
     seeds=(1,), trials=1, neighbors=30, dim=8, alpha_grid=(0.0, 0.5, 1.0), k_grid=(10, 30),
-    dlr2={"iterations": 4, "batch_size": 64, "eval_every": 4, "bf16": False},
+    dlr2={"iterations": 4, "batch_size": 64, "eval_every": 4, "bf16": False, "threads": 1},
     neural={"epochs": 1}, bpr={"epochs": 1},
     fig2={"graphs": 1, "n": 30, "m": 3, "dims": 8, "insertions": 2})
 

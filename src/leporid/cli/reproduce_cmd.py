@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--seeds", default=None,
                    help="comma-separated seeds (overrides the budget's), e.g. 123,124,125")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (1 is faster when other processes load the cores)")
     p.add_argument("--out", default=None, help="output folder (default results/<dataset>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -59,6 +61,13 @@ def run(args) -> int:
     if args.seeds:
         budget = budget.with_(seeds=_seeds(args.seeds))
     device = resolve_device(args.device)
+    if args.threads:
+        if args.threads < 1:
+            raise SystemExit(f"leporid reproduce: error: --threads must be >= 1, got "
+                             f"{args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)     # a run-time setting: not part of any cell key
     t0 = time.perf_counter()
     split, name = None, "fig2"
     if args.artefact not in DATALESS:

@@ -9,9 +9,7 @@ registry ``leporid.init``, ``leporid.train.tuning.tune_model`` for the classic m
 
 from __future__ import annotations
 
-import inspect
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,9 +146,11 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
         from ..train.tuning import tune_model
 
         fixed = dict(c["fixed"])
+        if model == "bpr":
+            fixed["device"] = ctx.device
         if init:
-            ue, ie = ctx.embeddings(init, c["init_params"], seed)
-            fixed.update(factors=ue.shape[1], user_init=ue, item_init=ie)
+            emb = ctx.embeddings(init, c["init_params"], seed)
+            fixed.update(embedding_params(model, emb, ctx.budget.dim))
         res = tune_model(model, ctx.split, n_trials=trials, seed=seed, progress=False,
                          fixed=fixed)
         return {**_evaluate(res["model"], ctx.split), "params": jsonable(res["best_params"])}
@@ -159,23 +159,63 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
 
 
 # --------------------------------------------------------------------------- neural models
-def dlr2_cell(ctx: Context, init: str, seed: int, setting: str = "default",
-              iparams: dict | None = None, **variant) -> Cell:
-    """DLR² from ``init`` with the budget's training settings and a ``variant`` (arch, loss,
-    score_with, ...); ``setting`` only labels the cell file."""
+def _generic_loop_api() -> bool:
+    """Whether the models follow the generic-loop contract (``leporid.models.model_class``;
+    every neural model takes ``init=`` a name or an array pair) or the older one (DLR² takes
+    ``embeddings=`` at fit time, BPR-MF ``user_init``/``item_init``)."""
+    from .. import models
+
+    return hasattr(models, "model_class")
+
+
+def embedding_params(name: str, emb, dim: int) -> dict:
+    """Constructor keywords that start model ``name`` from the arrays ``emb``."""
+    if _generic_loop_api():
+        return {"init": tuple(emb), "dim": dim}
+    if name == "bpr":
+        return {"factors": dim, "user_init": emb[0], "item_init": emb[1]}
+    raise ValueError(f"model {name!r} cannot be started from given embeddings")
+
+
+def fit_neural(ctx: Context, name: str, init: str, ip: dict, seed: int, params: dict):
+    """Model ``name`` started from ``init``'s embeddings (computed once per run), fitted with
+    the common training options (``seed``, ``device``) and ``params``. Options the model does
+    not take among the budget's generic ones (``epochs``...) are left out; a variant option it
+    does not take is an error."""
+    from ..models import make_model
+
+    emb = ctx.embeddings(init, ip, seed)
+    generic = {"seed": seed, "device": ctx.device,
+               **(ctx.budget.neural if name != "dlr2" else {})}
+    if _generic_loop_api():
+        from ..models import model_class
+
+        known = set(model_class(name)._param_names())
+        kw = {**{k: v for k, v in generic.items() if k in known}, **params}
+        model = make_model(name, **kw, **embedding_params(name, emb, ctx.budget.dim))
+        model.fit(ctx.split)
+    elif name == "dlr2":
+        model = make_model("dlr2", init=init, init_params=ip, dim=ctx.budget.dim, **generic,
+                           **params)             # DLR2Config refuses unknown options
+        model.fit(ctx.split, embeddings=emb)
+    else:
+        model = make_model(name, **generic, **params,
+                           **embedding_params(name, emb, ctx.budget.dim))
+        model.fit(ctx.split)
+    return model
+
+
+def dlr2_cell(ctx: Context, init: str, seed: int, iparams: dict | None = None,
+              **variant) -> Cell:
+    """DLR² from ``init`` (``iparams`` override its parameters) with the budget's training
+    settings and a ``variant`` (arch, loss, score_with, ...)."""
     ip = init_params(ctx, init, **(iparams or {}))
     dlr2 = {**ctx.budget.dlr2, **variant}
     cfg = {**ctx.base(), "kind": "dlr2", "model": "dlr2", "init": init, "init_params": ip,
-           "dlr2": dlr2, "setting": setting, "seed": seed}
+           "dlr2": dlr2, "seed": seed}
 
     def compute(c):
-        from ..train import train_dlr2
-
-        emb = ctx.embeddings(init, ip, seed)
-        model, history = train_dlr2(ctx.split, init=init, seed=seed, embeddings=emb,
-                                    init_params=ip, dim=ctx.budget.dim, device=ctx.device,
-                                    **dlr2)
-        return {**_evaluate(model, ctx.split), "validations": len(history)}
+        return _evaluate(fit_neural(ctx, "dlr2", init, ip, seed, dlr2), ctx.split)
 
     return Cell(cfg, compute)
 
@@ -189,43 +229,9 @@ def neural_cell(ctx: Context, model: str, init: str, seed: int) -> Cell:
            "params": dict(ctx.budget.neural), "seed": seed}
 
     def compute(c):
-        emb = ctx.embeddings(init, ip, seed)
-        m = _build_neural(model, emb, seed=seed, dim=ctx.budget.dim, device=ctx.device,
-                          **c["params"])
-        fit = m.fit
-        if "embeddings" in inspect.signature(fit).parameters:
-            fit(ctx.split, embeddings=emb)
-        else:
-            fit(ctx.split)
-        return _evaluate(m, ctx.split)
+        return _evaluate(fit_neural(ctx, model, init, ip, seed, {}), ctx.split)
 
     return Cell(cfg, compute)
-
-
-_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'|unknown \w+ option\(s\) \['(\w+)'")
-
-
-def _build_neural(name: str, emb, **wanted):
-    """``make_model(name, **wanted)``, dropping the keywords the model does not take, and with
-    the initial embeddings passed the way the model accepts them (``init``/``embeddings`` at fit
-    time, or ``user_init``/``item_init`` in the constructor)."""
-    from ..models import make_model
-
-    wanted = dict(wanted)
-    wanted["factors"] = wanted["dim"]
-    wanted["user_init"], wanted["item_init"] = emb
-    while True:
-        try:
-            return make_model(name, **wanted)
-        except (TypeError, ValueError) as exc:
-            m = _UNEXPECTED.search(str(exc))
-            key = m and (m.group(1) or m.group(2))
-            if not key or key not in wanted:
-                raise
-            if key in ("user_init", "item_init"):
-                wanted.pop("user_init", None), wanted.pop("item_init", None)
-            else:
-                wanted.pop(key)
 
 
 # --------------------------------------------------------------------------- aggregation

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,9 +85,15 @@ def cell_key(config: dict) -> str:
 
 
 def _label(config: dict) -> str:
-    parts = [str(config.get(k)) for k in ("kind", "model", "init", "setting", "seed")
-             if config.get(k) not in (None, "")]
-    return "-".join(parts).replace("/", "_").replace(" ", "")
+    """A readable file-name prefix (the hash alone identifies the cell)."""
+    variant = config.get("dlr2") or {}
+    ip = config.get("init_params") or {}
+    parts = [config.get(k) for k in ("kind", "model", "init", "setting")]
+    parts += [variant.get(k) for k in ("arch", "loss", "score_with")]
+    parts += [f"a{ip['alpha']:g}" if "alpha" in ip else None,
+              f"K{ip['n_neighbors']}" if "n_neighbors" in ip else None, config.get("seed")]
+    text = "-".join(str(p) for p in parts if p not in (None, ""))
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 class CellCache:
@@ -135,15 +142,17 @@ def run_cells(cells: list[Cell], cache: CellCache, fingerprint: str | None,
 
     results: dict[str, dict] = {}
     todo: list[Cell] = []
+    queued: set[str] = set()
     for c in cells:
         k = cell_key(c.config)
-        if k in results or any(cell_key(t.config) == k for t in todo):
+        if k in results or k in queued:
             continue
         hit = cache.get(c.config)
         if hit is not None:
             results[k] = hit
         else:
             todo.append(c)
+            queued.add(k)
     n_unique = len(results) + len(todo)
     bar = tqdm(total=n_unique, initial=len(results), desc=desc, unit="cell",
                disable=not progress, dynamic_ncols=True)
