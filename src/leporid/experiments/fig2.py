@@ -173,7 +173,7 @@ def run(ctx) -> dict:
            for r in rows], cols)
     notes = [f"{spec['graphs']} BA graphs, n = {spec['n']}, m = {spec['m']}, {spec['dims']} "
              f"dimensions, {spec['insertions']} insertions per node; seed {seed}",
-             "the figure: results/.../fig2.png"]
+             "figure: fig2.png beside this file"]
     paths = write_artefact(ctx, "fig2", TITLE, rows, md, claims, notes, extra={"setup": spec},
                            csv_columns=cols)
     try:
