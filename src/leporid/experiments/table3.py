@@ -11,7 +11,7 @@ from __future__ import annotations
 from .cells import PAPER_INITS, PAPER_NEURAL, neural_cell, neural_models, table3_inits
 from .claims import compare
 from .paper import lookup, paper_dataset
-from .render import md_rows, metric_row, relative_row, write_artefact
+from .render import best_of, md_rows, metric_row, relative_row, write_artefact
 from .stats import claim
 
 TITLE = "Table 3: initialisations × neural models (test, all users)"
@@ -46,7 +46,7 @@ def run(ctx) -> dict:
         by_init = {rows[j]["init"]: rows[j] for j in g}
         base = [r for n, r in by_init.items() if n not in ("le", "leporid")]
         if "leporid" in by_init and base:
-            best = {mt: max(r[mt] for r in base) for mt in ("HR@5", "HR@10", "F1@5", "F1@10")}
+            best = {mt: best_of(base, mt) for mt in ("HR@5", "HR@10", "F1@5", "F1@10")}
             rows.append(relative_row({"model": m, "init": "Relative Imp."}, by_init["leporid"],
                                      best, lookup("table3", "relative_improvement", key, m)))
         if "leporid" in by_init:

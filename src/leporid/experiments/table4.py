@@ -11,7 +11,7 @@ from __future__ import annotations
 from .cells import CLASSIC, classic_cell, dlr2_cell, neural_cell, neural_models, registered_models
 from .claims import compare
 from .paper import lookup, paper_dataset
-from .render import md_rows, metric_row, relative_row, write_artefact
+from .render import best_of, md_rows, metric_row, relative_row, write_artefact
 from .stats import claim
 
 TITLE = "Table 4: classic models vs LEPORID-initialised neural models vs DLR² (test, all users)"
@@ -56,7 +56,7 @@ def run(ctx) -> dict:
                                    lookup("table4", paper_row, key)))
         idx_groups.append(list(range(start, len(rows))))
         if len(rows) > start:
-            best = {m: max(r[m] for r in rows[start:]) for m in METRICS}
+            best = {m: best_of(rows[start:], m) for m in METRICS}
             rows.append(relative_row({"model": "Relative Imp.", "init": "dlr2/leporid vs above"},
                                      ours, best, lookup("table4", rel, key)))
     rows.append(ours)

@@ -13,7 +13,7 @@ import numpy as np
 from .cells import by_seed, dlr2_cell, per_user_mean, registered_inits
 from .claims import CLAIM_METRIC
 from .paper import lookup, paper_dataset
-from .render import md_rows, metric_row, relative_row, write_artefact
+from .render import best_of, md_rows, metric_row, relative_row, write_artefact
 from .stats import NOT_RUN, bootstrap_diff, claim
 
 TITLE = "Table 5: DLR² initialisations on the tail users (test)"
@@ -40,7 +40,7 @@ def run(ctx) -> dict:
     others = [r for r in rows if r["init"] != "leporid"]
     if "leporid" in res and others:
         lep = rows[inits.index("leporid")]
-        best = {m: max(r[m] for r in others) for m in METRICS}
+        best = {m: best_of(others, m) for m in METRICS}
         rows.append(relative_row({"init": "Relative Imp."}, lep, best,
                                  lookup("table5", "relative_improvement", key)))
         all_rows = {i: metric_row({"init": i}, res[i], None) for i in inits}
