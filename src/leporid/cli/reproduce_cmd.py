@@ -32,10 +32,10 @@ def register(sub) -> None:
     p.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
                    help="smoke: minutes, 1 seed (not for conclusions); default: 3 seeds; "
                         "paper: the paper's settings")
-    p.add_argument("--seeds", default=None,
+    p.add_argument("--seeds", type=_seeds, default=None,
                    help="comma-separated seeds (overrides the budget's), e.g. 123,124,125")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=_positive, default=None,
                    help="torch CPU threads (1 is faster when other processes load the cores)")
     p.add_argument("--out", default=None, help="output folder (default results/<dataset>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -43,14 +43,25 @@ def register(sub) -> None:
 
 
 def _seeds(text: str) -> tuple[int, ...]:
+    """``--seeds`` as a tuple of non-negative integers (argparse type: errors exit with 2)."""
     try:
         seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         seeds = ()
-    if not seeds:
-        raise SystemExit(f"leporid reproduce: error: --seeds must be comma-separated integers, "
-                         f"got {text!r}")
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated non-negative integers, "
+                                         f"got {text!r}")
     return seeds
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return n
 
 
 def run(args) -> int:
@@ -59,12 +70,9 @@ def run(args) -> int:
 
     budget = BUDGETS[args.budget]
     if args.seeds:
-        budget = budget.with_(seeds=_seeds(args.seeds))
+        budget = budget.with_(seeds=args.seeds)
     device = resolve_device(args.device)
     if args.threads:
-        if args.threads < 1:
-            raise SystemExit(f"leporid reproduce: error: --threads must be >= 1, got "
-                             f"{args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)     # a run-time setting: not part of any cell key
