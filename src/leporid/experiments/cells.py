@@ -2,9 +2,10 @@
 a DLR² variant — each evaluated once on test with per-user metrics for the paired tests.
 
 Models are reached only through their public entry points: ``leporid.models.MODELS`` /
-``make_model`` (discovered at run time, so models registered later take part), the initialiser
-registry ``leporid.init``, ``leporid.train.tuning.tune_model`` for the classic models,
-``leporid.train.train_dlr2`` for DLR², ``leporid.eval.evaluate(..., per_user=True)``.
+``make_model`` / ``model_class`` (discovered at run time, so models registered later take part;
+every neural model, DLR² included, is started from the initial embeddings through its ``init``
+parameter), the initialiser registry ``leporid.init``, ``leporid.train.tuning.tune_model`` for
+the classic models, ``leporid.eval.evaluate(..., per_user=True)``.
 """
 
 from __future__ import annotations
@@ -95,10 +96,12 @@ def registered_inits() -> list[str]:
 
 def neural_models() -> list[str]:
     """Table 3's models: the paper's neural models that are registered, in its order, then any
-    other registered model that is neither classic nor BPR-MF (e.g. LightGCN)."""
-    reg = registered_models()
-    extra = [m for m in reg if m not in PAPER_NEURAL and m not in CLASSIC and m != "bpr"]
-    return [m for m in PAPER_NEURAL if m in reg] + extra
+    other registered neural model but BPR-MF (Table 4's MF baseline), e.g. LightGCN."""
+    from ..models import neural_models as registered_neural
+
+    neural = registered_neural()
+    return ([m for m in PAPER_NEURAL if m in neural]
+            + [m for m in neural if m not in PAPER_NEURAL and m != "bpr"])
 
 
 def table3_inits() -> list[str]:
@@ -150,7 +153,7 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
             fixed["device"] = ctx.device
         if init:
             emb = ctx.embeddings(init, c["init_params"], seed)
-            fixed.update(embedding_params(model, emb, ctx.budget.dim))
+            fixed.update(embedding_params(emb, ctx.budget.dim))
         res = tune_model(model, ctx.split, n_trials=trials, seed=seed, progress=False,
                          fixed=fixed)
         return {**_evaluate(res["model"], ctx.split), "params": jsonable(res["best_params"])}
@@ -159,50 +162,25 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
 
 
 # --------------------------------------------------------------------------- neural models
-def _generic_loop_api() -> bool:
-    """Whether the models follow the generic-loop contract (``leporid.models.model_class``;
-    every neural model takes ``init=`` a name or an array pair) or the older one (DLR² takes
-    ``embeddings=`` at fit time, BPR-MF ``user_init``/``item_init``)."""
-    from .. import models
-
-    return hasattr(models, "model_class")
-
-
-def embedding_params(name: str, emb, dim: int) -> dict:
-    """Constructor keywords that start model ``name`` from the arrays ``emb``."""
-    if _generic_loop_api():
-        return {"init": tuple(emb), "dim": dim}
-    if name == "bpr":
-        return {"factors": dim, "user_init": emb[0], "item_init": emb[1]}
-    raise ValueError(f"model {name!r} cannot be started from given embeddings")
+def embedding_params(emb, dim: int) -> dict:
+    """Constructor keywords that start a neural model from the arrays ``emb`` (every neural
+    model takes ``init`` = an initialiser name or a (user, item) array pair, and ``dim``)."""
+    return {"init": tuple(emb), "dim": dim}
 
 
 def fit_neural(ctx: Context, name: str, init: str, ip: dict, seed: int, params: dict):
     """Model ``name`` started from ``init``'s embeddings (computed once per run), fitted with
-    the common training options (``seed``, ``device``) and ``params``. Options the model does
-    not take among the budget's generic ones (``epochs``...) are left out; a variant option it
-    does not take is an error."""
-    from ..models import make_model
+    the common training options (``seed``, ``device``, the budget's ``neural`` options for
+    models other than DLR²) and ``params``. Common options the model does not take are left
+    out; a variant option (``params``) it does not take is an error."""
+    from ..models import make_model, model_class
 
     emb = ctx.embeddings(init, ip, seed)
     generic = {"seed": seed, "device": ctx.device,
                **(ctx.budget.neural if name != "dlr2" else {})}
-    if _generic_loop_api():
-        from ..models import model_class
-
-        known = set(model_class(name)._param_names())
-        kw = {**{k: v for k, v in generic.items() if k in known}, **params}
-        model = make_model(name, **kw, **embedding_params(name, emb, ctx.budget.dim))
-        model.fit(ctx.split)
-    elif name == "dlr2":
-        model = make_model("dlr2", init=init, init_params=ip, dim=ctx.budget.dim, **generic,
-                           **params)             # DLR2Config refuses unknown options
-        model.fit(ctx.split, embeddings=emb)
-    else:
-        model = make_model(name, **generic, **params,
-                           **embedding_params(name, emb, ctx.budget.dim))
-        model.fit(ctx.split)
-    return model
+    known = set(model_class(name)._param_names())
+    kw = {**{k: v for k, v in generic.items() if k in known}, **params}
+    return make_model(name, **kw, **embedding_params(emb, ctx.budget.dim)).fit(ctx.split)
 
 
 def dlr2_cell(ctx: Context, init: str, seed: int, iparams: dict | None = None,
