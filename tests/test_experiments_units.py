@@ -148,6 +148,10 @@ def test_cache_hit_miss_resume_and_changed_config(tmp_path):
     run_cells([make(i) for i in range(4)] + [make(4, scale=2)], cache, "fp", progress=False)
     assert calls == [0, 1, 2, 3, 4, 4]
     assert cell_key(make(4).config) != cell_key(make(4, scale=2).config)
+    # fresh: everything recomputed and overwritten
+    run_cells([make(i) for i in range(2)], CellCache(tmp_path / "cells", fresh=True), "fp",
+              progress=False)
+    assert calls[-2:] == [0, 1]
 
 
 def test_failed_cell_is_reported_and_not_cached(tmp_path):

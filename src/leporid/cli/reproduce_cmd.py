@@ -38,6 +38,9 @@ def register(sub) -> None:
     p.add_argument("--threads", type=_positive, default=None,
                    help="torch CPU threads (1 is faster when other processes load the cores)")
     p.add_argument("--out", default=None, help="output folder (default results/<dataset>)")
+    p.add_argument("--fresh", action="store_true",
+                   help="recompute every cell (e.g. after changing the code), overwriting the "
+                        "cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -90,7 +93,7 @@ def run(args) -> int:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
     out = args.out or f"results/{name}"
     ctx = Context(split, budget, out, dataset=name, device=device,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, fresh=args.fresh)
     written = reproduce(args.artefact, ctx)
     for art, paths in written.items():
         print(f"{art}: " + ", ".join(str(p) for p in paths.values()))

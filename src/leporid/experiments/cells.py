@@ -42,12 +42,13 @@ class Context:
     dataset: str = ""
     device: str = "cpu"
     progress: bool = True
+    fresh: bool = False
     _embeddings: dict = field(default_factory=dict, repr=False)
     seconds: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.out = Path(self.out)
-        self.cache = CellCache(self.out / "cache" / "cells")
+        self.cache = CellCache(self.out / "cache" / "cells", self.fresh)
         self.fingerprint = self.split.fingerprint() if self.split is not None else None
 
     @property

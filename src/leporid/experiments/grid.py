@@ -11,7 +11,9 @@ Hence
 - a changed configuration (another budget, seed, K, α, dataset or protocol) gives other hashes,
   so only the cells that changed are recomputed, and cells shared between artefacts (DLR² with
   LEPORID appears in Tables 3–7 and Fig. 4) are computed once;
-- a cell that fails is reported with its error and not cached, so a later run retries it.
+- a cell that fails is reported with its error and not cached, so a later run retries it;
+- the key includes the leporid version; after changing the code within one version, run with
+  ``fresh`` (``--fresh``) to recompute.
 
 Budgets (``BUDGETS``) set seeds, tuning trials, training lengths, K and the Fig. 2/4 grids.
 """
@@ -25,7 +27,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import DEFAULT_SEED
+from .. import DEFAULT_SEED, __version__
 from ..results import jsonable, provenance, write_json
 
 CELL_FORMAT = 1
@@ -79,8 +81,10 @@ BUDGETS: dict[str, Budget] = {
 
 
 def cell_key(config: dict) -> str:
-    """The 16-hex-digit hash of a cell's canonical configuration."""
-    blob = json.dumps(jsonable({"cell_format": CELL_FORMAT, **config}), sort_keys=True)
+    """The 16-hex-digit hash of a cell's canonical configuration and the leporid version (a new
+    release recomputes; within one version, ``--fresh`` does)."""
+    blob = json.dumps(jsonable({"cell_format": CELL_FORMAT, "leporid": __version__, **config}),
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -97,17 +101,19 @@ def _label(config: dict) -> str:
 
 
 class CellCache:
-    """One JSON file per finished cell under ``folder``."""
+    """One JSON file per finished cell under ``folder``; ``fresh`` ignores what is stored
+    (and overwrites it)."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, fresh: bool = False):
         self.folder = Path(folder)
+        self.fresh = fresh
 
     def path(self, config: dict) -> Path:
         return self.folder / f"{_label(config)}-{cell_key(config)}.json"
 
     def get(self, config: dict) -> dict | None:
         p = self.path(config)
-        if not p.exists():
+        if self.fresh or not p.exists():
             return None
         try:
             doc = json.loads(p.read_text())
