@@ -129,3 +129,11 @@ def test_cli_errors(tmp_path, capsys):
     assert "--seeds: must be comma-separated" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing")]) == 1
     assert "no such results folder" in capsys.readouterr().err
+
+
+def test_protocol_is_recorded_in_command_results(tmp_path):
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--model", "toppop", "--protocol", "authors", "--out", str(out)]) == 0
+    docs = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert docs and all(d["config"]["protocol"] == "authors" for d in docs)
+    assert all(d["config"]["min_count"] == 20 for d in docs)   # recorded, unused by "authors"

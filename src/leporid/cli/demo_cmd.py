@@ -92,7 +92,8 @@ def run(args) -> int:
         print(f"leporid demo: note: {w.message}", file=sys.stderr)
     print(format_statistics(dataset_statistics(split)), flush=True)
     fingerprint = split.fingerprint()
-    config = {"dataset": str(args.dataset), "min_count": args.min_count, "trials": trials,
+    config = {"dataset": str(args.dataset), "min_count": args.min_count,
+              "protocol": split.protocol, "trials": trials,
               "neighbors": args.neighbors, "dim": args.dim, "dlr2": dlr2_config}
     store = _RowStore(out / "rows", {"fingerprint": fingerprint, "seed": args.seed, **config},
                       args.fresh)
