@@ -249,3 +249,49 @@ def test_authors_protocol_on_ml1m_matches_the_datasets_readme():
     assert (s.n_users, s.n_items, len(s.interactions)) == (6040, 3647, 1_000_125)
     n_val = s.validation.nnz
     assert abs(n_val - 100_380) <= 25 and abs(n_val - 100_364) <= 25   # README; authors' file
+
+
+def _rel_within_rounding(ours, base, stated):
+    """The stated relative improvement lies within what 4-decimal rounding of ``ours`` and
+    ``base`` allows (and its own 2-decimal percent rounding)."""
+    h = 0.00005
+    lo, hi = (ours - h) / (base + h) - 1, (ours + h) / (base - h) - 1
+    return lo - 0.00005 <= stated <= hi + 0.00005
+
+
+def test_stored_relative_improvements_follow_from_the_stored_rows():
+    """Runs without the paper's text: every "Relative Imp." cell the paper prints is recomputed
+    from the stored rows it is defined on (a transcription error shows up here)."""
+    n = paper.numbers()
+    checked = 0
+    for ds in n["datasets"]:
+        for m in paper.METRICS:
+            for t in n["table3"].values():      # LEPORID over the best non-LE initialisation
+                base = max(t[i][ds][m] for i in t if i not in ("le", "leporid",
+                           "relative_improvement") and t[i][ds][m] is not None)
+                assert _rel_within_rounding(t["leporid"][ds][m], base,
+                                            t["relative_improvement"][ds][m])
+                checked += 1
+            t4 = n["table4"]
+            groups = {"classic": ["toppop", "userknn", "itemknn", "slim", "bpr/random"],
+                      "neural": ["bpr/leporid", "ncf/leporid", "ngcf/leporid", "dgcf/leporid",
+                                 "hgn/leporid"], "le": ["dlr2/le"]}
+            for g, rows in groups.items():
+                assert _rel_within_rounding(t4["dlr2/leporid"][ds][m],
+                                            max(t4[r][ds][m] for r in rows),
+                                            t4[f"relative_improvement/{g}"][ds][m]), (g, ds, m)
+            t5 = n["table5"]
+            assert _rel_within_rounding(t5["leporid"][ds][m],
+                                        max(t5[i][ds][m] for i in ("random", "svd", "le")),
+                                        t5["relative_improvement"][ds][m])
+            # the same runs appear in several tables
+            for model in ("ncf", "ngcf", "dgcf", "hgn"):
+                assert n["table3"][model]["leporid"][ds][m] == t4[f"{model}/leporid"][ds][m]
+            assert n["table7"]["resnet"][ds][m] == t4["dlr2/leporid"][ds][m]
+    t6 = n["table6"]
+    for br in ("g", "s"):
+        for m in paper.METRICS:
+            assert _rel_within_rounding(t6[f"both/{br}"]["ML-1M"][m], t6[f"{br}/{br}"]["ML-1M"][m],
+                                        t6[f"relative_improvement/{br}"]["ML-1M"][m])
+    assert t6["both/s"]["ML-1M"] == n["table4"]["dlr2/leporid"]["ML-1M"]
+    assert checked == 3 * 4 * 5
