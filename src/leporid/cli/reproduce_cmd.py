@@ -24,17 +24,16 @@ def register(sub) -> None:
         description="Run one of the paper's artefacts (or all) on a dataset and write "
                     "results/<dataset>/<artefact>.{csv,md,json} (+ .png for figures). Every "
                     "cell is cached when done: an interrupted run resumes, a changed setting "
-                    "recomputes only what changed.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "recomputes only what changed.")
     p.add_argument("artefact", choices=[*ARTEFACTS, "all"], metavar="ARTEFACT",
                    help=ARTEFACT_HELP)
     add_dataset_args(p)
     p.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
-                   help="smoke: minutes, 1 seed (not for conclusions); default: 3 seeds; "
-                        "paper: the paper's settings")
+                   help="smoke: minutes, 1 seed (not for conclusions); default: 3 seeds "
+                        "(the default); paper: the paper's settings")
     p.add_argument("--seeds", type=_seeds, default=None,
                    help="comma-separated seeds (overrides the budget's), e.g. 123,124,125")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--threads", type=_positive, default=None,
                    help="torch CPU threads (1 is faster when other processes load the cores)")
     p.add_argument("--out", default=None, help="output folder (default results/<dataset>)")
