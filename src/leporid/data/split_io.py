@@ -10,12 +10,13 @@ On-disk format (version 1): a directory holding two files.
 ``split.json``
     ``format`` (``"leporid-split"``), ``version`` (1), ``name``, ``rows``, ``ratios``, ``report``
     (what de-duplication and the k-core filter dropped), ``fingerprint`` (of the interactions),
+    ``split_fingerprint`` (:meth:`Split.fingerprint`: interactions, parts and ratios),
     ``user_id_dtype`` / ``item_id_dtype`` (``"int64"`` or ``"str"``), ``unused_user_ids`` /
     ``unused_item_ids`` (raw ids in the id tables that no row uses; normally empty), ``meta`` (the
     loader's notes) and provenance (``leporid_version``, ``created``).
 
 Indices are rebuilt as the sorted raw ids, as :class:`Interactions` defines them; a reload checks
-the fingerprint. The directory is written to a temporary sibling and renamed into place, so a
+both fingerprints, so an edited row, part column or ratio is refused. The directory is written to a temporary sibling and renamed into place, so a
 reader never sees half a split; an existing split at the path is replaced, anything else there is
 refused.
 """
@@ -41,14 +42,34 @@ TABLE_NAME = "interactions.parquet"
 
 def is_saved_split(path) -> bool:
     """Whether ``path`` is a directory in the saved-split format."""
+    return split_problem(path) is None
+
+
+def split_problem(path) -> str | None:
+    """None when ``path`` is a saved split, else what is missing or damaged (a sentence)."""
+    p = Path(path)
     try:
-        p = Path(path)
-        if not (p / JSON_NAME).is_file() or not (p / TABLE_NAME).is_file():
-            return False
+        if not p.is_dir():
+            return "not a directory"
+        if not (p / JSON_NAME).is_file():
+            return f"no {JSON_NAME}"
+        if not (p / TABLE_NAME).is_file():
+            return f"{JSON_NAME} but no {TABLE_NAME}"
         with open(p / JSON_NAME, encoding="utf-8") as fh:
-            return json.load(fh).get("format") == FORMAT
-    except (OSError, ValueError, TypeError, AttributeError):
-        return False
+            doc = json.load(fh)
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"unreadable ({exc.__class__.__name__}: {exc})"
+    except ValueError as exc:
+        return f"{JSON_NAME} is not valid JSON ({exc})"
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return f"{JSON_NAME} is not a leporid split description (no \"format\": \"{FORMAT}\")"
+    return None
+
+
+def looks_like_split(path) -> bool:
+    """Whether the directory ``path`` holds either file of a saved split (damaged or not)."""
+    p = Path(path)
+    return p.is_dir() and ((p / JSON_NAME).exists() or (p / TABLE_NAME).exists())
 
 
 def _id_kind(ids: np.ndarray, what: str) -> str:
@@ -73,7 +94,7 @@ def save_split(split: Split, path) -> Path:
     import pyarrow.parquet as pq
 
     from .. import __version__
-    from ..results import jsonable
+    from ..results import current_umask, jsonable
 
     path = Path(path)
     if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
@@ -96,7 +117,7 @@ def save_split(split: Split, path) -> Path:
 
     doc = {"format": FORMAT, "version": VERSION, "name": inter.name, "rows": len(inter),
            "ratios": list(split.ratios), "report": split.report,
-           "fingerprint": inter.fingerprint(),
+           "fingerprint": inter.fingerprint(), "split_fingerprint": split.fingerprint(),
            "user_id_dtype": kinds["user"], "item_id_dtype": kinds["item"],
            "unused_user_ids": unused(inter.user_ids, inter.users),
            "unused_item_ids": unused(inter.item_ids, inter.items),
@@ -104,9 +125,7 @@ def save_split(split: Split, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a split is an ordinary directory
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; a split is an ordinary directory
         pq.write_table(pa.table(columns), tmp / TABLE_NAME)
         text = json.dumps(jsonable(doc), indent=2, default=str) + "\n"
         (tmp / JSON_NAME).write_text(text, encoding="utf-8")
@@ -138,9 +157,10 @@ def load_split(path) -> Split:
 
     path = Path(path)
     jpath, tpath = path / JSON_NAME, path / TABLE_NAME
-    if not is_saved_split(path):
-        raise DataError(f"{path}: not a saved split (expected {JSON_NAME} with format "
-                        f"{FORMAT!r} and {TABLE_NAME})")
+    problem = split_problem(path)
+    if problem is not None:
+        raise DataError(f"{path}: not a saved split: {problem} (a split directory holds "
+                        f"{JSON_NAME} and {TABLE_NAME}, written by `leporid data prepare`)")
     doc = json.loads(jpath.read_text(encoding="utf-8"))
     if doc.get("version") != VERSION:
         raise DataError(f"{jpath}: split format version {doc.get('version')!r}; this leporid "
@@ -161,15 +181,30 @@ def load_split(path) -> Split:
         a = table.column(name).to_numpy()
         return a if dtype is None else a.astype(dtype)
 
-    user_ids, users = _ids(col("user"), doc.get("unused_user_ids", []), doc["user_id_dtype"])
-    item_ids, items = _ids(col("item"), doc.get("unused_item_ids", []), doc["item_id_dtype"])
+    try:
+        user_ids, users = _ids(col("user"), doc.get("unused_user_ids", []), doc["user_id_dtype"])
+        item_ids, items = _ids(col("item"), doc.get("unused_item_ids", []), doc["item_id_dtype"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: damaged split ({exc.__class__.__name__}: {exc}); prepare it "
+                        f"again with `leporid data prepare`") from None
     inter = Interactions(user_ids, item_ids, users, items, col("timestamp", np.float64),
                          col("rating", np.float64), doc.get("name", path.name),
                          dict(doc.get("meta") or {}))
     if inter.fingerprint() != doc.get("fingerprint"):
         raise DataError(f"{path}: the interactions do not match the recorded fingerprint "
                         f"({inter.fingerprint()} != {doc.get('fingerprint')}); was it modified?")
-    part = col("part", np.int8)
+    part = col("part")
     if not np.isin(part, range(len(PARTS))).all():
         raise DataError(f"{tpath}: column 'part' holds values other than 0, 1, 2")
-    return Split(inter, part, dict(doc.get("report") or {}), tuple(doc.get("ratios", (0.7, 0.8))))
+    split = Split(inter, part.astype(np.int8), dict(doc.get("report") or {}),
+                  tuple(doc.get("ratios", (0.7, 0.8))))
+    if "split_fingerprint" not in doc:
+        raise DataError(f"{jpath}: no split_fingerprint (written by an older leporid), so its "
+                        f"part column cannot be verified; prepare the split again with "
+                        f"`leporid data prepare`")
+    if split.fingerprint() != doc["split_fingerprint"]:
+        raise DataError(f"{path}: the train/validation/test parts or ratios do not match the "
+                        f"recorded split fingerprint ({split.fingerprint()} != "
+                        f"{doc['split_fingerprint']}); was it modified? Prepare it again with "
+                        f"`leporid data prepare`")
+    return split
