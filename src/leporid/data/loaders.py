@@ -651,6 +651,10 @@ def _parquet_column(path: Path, name: str, f: _Field, col: pa.Array) -> np.ndarr
         raise DataError(f"{where}, row {row}: missing value")
     t = col.type
     if f.role in ("user", "item"):
+        if pa.types.is_uint64(t):
+            # ids >= 2**63 do not fit int64: as in the text formats, such a column's ids are
+            # kept as (decimal) strings, never wrapped to negative numbers
+            return _ids_from_tokens(pc.cast(col, pa.string()))
         if pa.types.is_integer(t):
             return col.to_numpy(zero_copy_only=False).astype(np.int64)
         if pa.types.is_string(t) or pa.types.is_large_string(t):
@@ -658,7 +662,7 @@ def _parquet_column(path: Path, name: str, f: _Field, col: pa.Array) -> np.ndarr
             return _ids_from_tokens(_check_values(where, col, _parse_token))
         if pa.types.is_floating(t):
             v = col.to_numpy(zero_copy_only=False)
-            bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
+            bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (np.abs(v) >= 2.0**63))
             if len(bad):
                 raise DataError(f"{where}, row {bad[0] + 1}: {v[bad[0]]!r} is not an integer id")
             return v.astype(np.int64)
@@ -776,8 +780,15 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
         raise DataError(f"{path}: no such file (and not a bundled dataset: "
                         f"{', '.join(BUNDLED)})")
     if path.is_dir():
-        if (path / "split.json").is_file():
-            raise DataError(f"{path}: is a saved split; read it with leporid.data.load_split")
+        from .split_io import looks_like_split, split_problem
+
+        if looks_like_split(path):
+            problem = split_problem(path)
+            if problem is None:
+                raise DataError(f"{path}: is a saved split; read it with "
+                                f"leporid.data.load_split")
+            raise DataError(f"{path}: a damaged saved split: {problem}; prepare it again with "
+                            f"`leporid data prepare`")
         path = _resolve_dir(path)
     fmt = fmt or detect_format(path)
     return _LOADERS[fmt](path, **column_options)
