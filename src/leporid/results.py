@@ -135,11 +135,15 @@ def write_table(stem: str | os.PathLike, rows: list[dict], meta: dict,
     import pandas as pd
 
     stem = Path(stem)
+
+    def named(ext):  # appended, never ``with_suffix``: a dot in the stem must not be eaten
+        return stem.with_name(stem.name + ext)
+
     columns = columns or (list(rows[0]) if rows else [])
-    paths = {"json": write_json(stem.with_suffix(".json"), {**meta, "rows": rows})}
-    paths["csv"] = atomic_write(stem.with_suffix(".csv"),
+    paths = {"json": write_json(named(".json"), {**meta, "rows": rows})}
+    paths["csv"] = atomic_write(named(".csv"),
                                 pd.DataFrame(rows, columns=columns).to_csv(index=False))
     head = (f"<!-- leporid {meta.get('leporid_version', __version__)}; seed {meta.get('seed')}; "
             f"data {meta.get('data_fingerprint')} -->\n")
-    paths["md"] = atomic_write(stem.with_suffix(".md"), head + markdown_table(rows, columns))
+    paths["md"] = atomic_write(named(".md"), head + markdown_table(rows, columns))
     return paths

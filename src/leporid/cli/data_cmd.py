@@ -6,7 +6,7 @@ import json
 import sys
 import warnings
 
-from .common import add_dataset_args, column_options
+from .common import add_dataset_args, check_output_dir, column_options
 
 
 def register(sub) -> None:
@@ -83,6 +83,7 @@ def _prepare(args) -> int:
     from ..data.interactions import DataError
     from ..data.split_io import save_split
 
+    check_output_dir(args.out)
     inter = _load(args)
     if inter is None:
         raise DataError(f"{args.dataset}: is already a prepared split")

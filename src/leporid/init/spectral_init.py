@@ -10,6 +10,7 @@ any graph is built. They are registered in the initialiser registry as "leporid"
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -80,12 +81,13 @@ class LaplacianEigenmaps(BaseEstimator):
         check_number(self.seed, "seed", low=0, integer=True, owner=owner)
         check_choice(self.laplacian, "laplacian", LAPLACIANS, owner)
         check_choice(self.output, "output", OUTPUTS, owner)
-        if not isinstance(self.device, str):
-            raise TypeError(f"{owner}: device must be 'cpu', 'cuda[:N]' or 'auto', "
-                            f"got {self.device!r}")
+        if not (isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?",
+                                                               self.device)):
+            raise ValueError(f"{owner}: device must be one of auto, cpu, cuda, cuda:N; "
+                             f"got {self.device!r}")
         n = min(X.shape)
         if self.n_components > n:
-            raise ValueError(f"{owner}: n_components (dimension) must be <= {n}, the smaller of "
+            raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
                              f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
 
     def _side(self, X, name):
