@@ -29,8 +29,9 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
     ``TypeError`` for something that is not a matrix at all.
     """
     if sp.issparse(X):
-        data = X.data if hasattr(X, "data") else X.tocoo().data
-        kind = np.asarray(data).dtype.kind
+        if X.format not in ("csr", "csc", "coo"):   # dok, lil, dia, bsr: one common view
+            X = X.tocoo()
+        kind = np.asarray(X.data).dtype.kind
         ndim = len(X.shape)
     else:
         try:
@@ -41,21 +42,25 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
         if kind == "O":
             try:
                 arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must hold real numbers; found non-numeric values "
-                                 f"(dtype object)") from None
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{name} must hold real numbers; found a non-numeric value "
+                                f"({exc})") from None
             kind = "f"
         X = arr
     if kind == "c":
-        raise ValueError(f"{name} has complex values; it must hold real numbers")
+        raise ValueError(f"{name} has complex values (Complex data not supported); it must hold "
+                         f"real numbers")
     if kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers, got dtype "
                          f"{(X.dtype if hasattr(X, 'dtype') else type(X))}")
     if ndim != 2:
         raise ValueError(f"{name} must be 2-D (users x items), got {ndim} dimension(s)")
-    if X.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"{name} has shape {tuple(X.shape)}; it needs at least one row and "
-                         f"one column")
+    if X.shape[0] < 1:
+        raise ValueError(f"{name} has 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 "
+                         f"is required (users x items, at least one user)")
+    if X.shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 "
+                         f"is required (users x items, at least one item)")
     vals = X.data if sp.issparse(X) else X
     if kind == "f" and not np.isfinite(vals).all():
         what = "NaN" if np.isnan(vals).any() else "inf (infinite)"

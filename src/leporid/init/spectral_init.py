@@ -134,6 +134,11 @@ class LaplacianEigenmaps(BaseEstimator):
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True          # CSR/CSC/COO matrices are the natural input
+        return tags
+
     def fit(self, X, y=None) -> "LaplacianEigenmaps":
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
