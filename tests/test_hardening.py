@@ -351,6 +351,10 @@ BAD_OPTIONS = [
     (["evaluate", "--model", "itemknn", "--param", "nosuch=1"], "nosuch"),
     (["evaluate", "--model", "toppop", "--param", "topk=5"], "topk"),
     (["evaluate", "--model", "toppop", "--tune", "--metric", "NDCG@3"], "--metric"),
+    (["evaluate", "--model", "itemknn", "--param", "fold_in=maybe"], "fold_in"),
+    (["evaluate", "--model", "userknn", "--param", "normalize=1"], "normalize must be true"),
+    (["evaluate", "--seed", str(2**40)], "--seed"),
+    (["data", "stats", "--format", "nope"], "--format"),
     (["data", "stats", "--min-count", "-5"], "--min-count"),
     (["data", "stats", "--min-count", "x"], "--min-count"),
     (["data", "prepare", "--min-count", "-1", "--out", "x"], "--min-count"),
@@ -397,6 +401,13 @@ def test_bad_output_paths_refused_before_work(case, corpus, tmp_path, capsys):
                  ["data", "prepare", "--dataset", str(corpus), "--out", str(f)]):
         assert main(argv) == 2
         one_line_error(capsys.readouterr().err, "--out")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_unwritable_output_is_a_clean_error(corpus, tmp_path, capsys):
+    assert main(["evaluate", "--dataset", str(corpus), "--min-count", "2", "--model", "toppop",
+                 "--out", str(tmp_path / "r"), "--save-recommendations", "/proc/recs.csv"]) == 1
+    one_line_error(capsys.readouterr().err, "cannot write /proc/recs.csv")
 
 
 def test_model_parameters_validated_for_library_users():

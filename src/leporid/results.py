@@ -67,8 +67,11 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path)
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
-                               dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=path.parent)
+    except OSError as exc:           # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, mode) as f:

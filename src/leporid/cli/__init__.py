@@ -1,7 +1,7 @@
 """``leporid`` command line: a thin dispatcher; each sub-command lives in its own module.
 
-Exit status: 0 success; 1 bad data (an unreadable or malformed file, a missing file, an unknown
-id: ``DataError``, ``FileNotFoundError``, ``KeyError``); 2 a usage error (a bad option or
+Exit status: 0 success; 1 bad data or a file that cannot be read or written (an unreadable or
+malformed file, a missing file, an unknown id: ``DataError``, ``OSError``, ``KeyError``); 2 a usage error (a bad option or
 parameter value: argparse errors and the ``ValueError`` / ``TypeError`` that parameter
 validation raises, checked before any expensive work); 130 interrupted. Errors are one line,
 ``leporid COMMAND: error: ...``, never a traceback (``LEPORID_DEBUG=1`` re-raises them).
@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..data import DataError
     try:
         return int(args.func(args) or 0)
-    except (DataError, FileNotFoundError, KeyError) as exc:
+    except BrokenPipeError:  # e.g. `leporid data stats --json | head`
+        sys.stderr.close()
+        return 0
+    except (DataError, OSError, KeyError) as exc:
         if os.environ.get("LEPORID_DEBUG"):
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
@@ -70,9 +73,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"leporid {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `leporid data stats --json | head`
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print(f"leporid {args.command}: interrupted; completed work was saved", file=sys.stderr)
         return 130

@@ -20,7 +20,7 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     p.add_argument("--dataset", default="ml-latest-small",
                    help="bundled dataset name (ml-latest-small) or a file path "
                         "(default: ml-latest-small)")
-    p.add_argument("--format", default=None,
+    p.add_argument("--format", default=None, type=format_option,
                    help="file format when the path does not say it (see `leporid data formats`)")
     for role in COLUMN_OPTIONS:
         p.add_argument(f"--{role}-col", default=None, metavar="NAME",
@@ -31,6 +31,18 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
                             "interactions (default 20)")
 
 
+def format_option(text: str) -> str:
+    """argparse type of ``--format``: a known format name (or alias)."""
+    from ..data import DataError
+    from ..data.loaders import normalise_format
+
+    try:
+        normalise_format(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def column_options(args) -> dict:
     """``user_col=...`` etc. for ``leporid.data.load`` from the ``--*-col`` options given."""
     return {f"{r}_col": getattr(args, f"{r}_col") for r in COLUMN_OPTIONS
@@ -38,8 +50,8 @@ def column_options(args) -> dict:
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int_option(0), default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
+    p.add_argument("--seed", type=int_option(0, 2**32 - 1), default=DEFAULT_SEED,
+                   help=f"random seed, 0 to 2^32-1 (default {DEFAULT_SEED})")
 
 
 def _option_type(integer: bool, **rule):

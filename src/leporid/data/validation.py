@@ -7,7 +7,8 @@ One place decides what a valid input is, so the library and the CLI say the same
   zero is not an interaction), duplicates summed, and NaN, infinite, complex or non-numeric
   values refused with a ``ValueError`` naming the problem. Any other non-zero value (a rating,
   a count, a negative weight) marks an interaction.
-- :func:`check_number` / :func:`check_choice` — a parameter's type and range, with the
+- :func:`check_number` / :func:`check_choice` / :func:`check_bool` — a parameter's type and
+  range, with the
   parameter's name and the allowed values in the message (the CLI prints it as is).
 """
 
@@ -104,6 +105,15 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
     if bad_lo or bad_hi:
         raise ValueError(f"{where}{name} must be {allowed}, got {given!r}")
     return value
+
+
+def check_bool(value, name: str, owner: str = "") -> bool:
+    """``value`` if it is a bool (numpy's too), else a ``TypeError``: ``"maybe"`` or ``2`` must
+    not silently mean True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    where = f"{owner}: " if owner else ""
+    raise TypeError(f"{where}{name} must be true or false, got {value!r}")
 
 
 def check_choice(value, name: str, choices, owner: str = ""):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.validation import check_choice, check_matrix, check_number
+from ..data.validation import check_bool, check_choice, check_matrix, check_number
 from .base import BaseRecommender, topk_sparse_rows
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric", "dice", "tversky")
@@ -136,8 +136,9 @@ class _KNNBase(BaseRecommender):
         self.tversky_alpha = check_number(tversky_alpha, "tversky_alpha", low=0, owner=name)
         self.tversky_beta = check_number(tversky_beta, "tversky_beta", low=0, owner=name)
         self.block_size = check_number(block_size, "block_size", low=1, integer=True, owner=name)
-        self.normalize, self.feature_weighting = bool(normalize), feature_weighting
-        self.fold_in = bool(fold_in)
+        self.normalize = check_bool(normalize, "normalize", name)
+        self.feature_weighting = feature_weighting
+        self.fold_in = check_bool(fold_in, "fold_in", name)
 
     def _sim_args(self) -> dict:
         return dict(similarity=self.similarity, shrink=self.shrink, normalize=self.normalize,

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.validation import check_number
+from ..data.validation import check_bool, check_number
 from .base import BaseRecommender
 
 
@@ -71,8 +71,8 @@ class SLIM(BaseRecommender):
         self.max_iter = check_number(max_iter, "max_iter", low=1, integer=True, **v)
         self.tol = check_number(tol, "tol", low=0, low_open=True, **v)
         self.n_jobs = check_number(n_jobs, "n_jobs", low=1, integer=True, allow_none=True, **v)
-        self.seed = check_number(seed, "seed", low=0, integer=True, **v)
-        self.fold_in = bool(fold_in)
+        self.seed = check_number(seed, "seed", low=0, high=2**32 - 1, integer=True, **v)
+        self.fold_in = check_bool(fold_in, "fold_in", "SLIM")
 
     def fit(self, split) -> "SLIM":
         from joblib import Parallel, delayed
