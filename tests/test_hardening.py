@@ -467,3 +467,16 @@ def _estimator_checks():
 @_estimator_checks()
 def test_sklearn_check_estimator(estimator, check):
     check(estimator)
+
+
+def test_spectral_entry_points_refuse_non_finite_graphs():
+    from leporid.spectral import smallest_eigenpairs
+    from leporid.spectral.laplacian import laplacian
+
+    W = jaccard_knn_graph(ratings_matrix(), 5)
+    for bad, word in ((np.nan, "NaN"), (np.inf, "inf")):
+        B = W.copy()
+        B.data[[0, 1]] = bad          # keep it symmetric-looking; the values are what is bad
+        for fn in (lambda G: smallest_eigenpairs(G, 2), lambda G: laplacian(G)):
+            with pytest.raises(ValueError, match=word):
+                fn(B)

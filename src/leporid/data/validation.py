@@ -32,28 +32,21 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
     if sp.issparse(X):
         if X.format not in ("csr", "csc", "coo"):   # dok, lil, dia, bsr: one common view
             X = X.tocoo()
-        kind = np.asarray(X.data).dtype.kind
         ndim = len(X.shape)
     else:
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists etc.
             raise TypeError(f"{name} must be a 2-D matrix, got {type(X).__name__} ({exc})") from None
-        kind, ndim = arr.dtype.kind, arr.ndim
-        if kind == "O":
+        ndim = arr.ndim
+        if arr.dtype.kind == "O":
             try:
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{name} must hold real numbers; found a non-numeric value "
                                 f"({exc})") from None
-            kind = "f"
         X = arr
-    if kind == "c":
-        raise ValueError(f"{name} has complex values (Complex data not supported); it must hold "
-                         f"real numbers")
-    if kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype "
-                         f"{(X.dtype if hasattr(X, 'dtype') else type(X))}")
+    check_real_values(X.data if sp.issparse(X) else X, name)
     if ndim != 2:
         raise ValueError(f"{name} must be 2-D (users x items), got {ndim} dimension(s)")
     if X.shape[0] < 1:
@@ -62,10 +55,6 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
     if X.shape[1] < 1:
         raise ValueError(f"{name} has 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 "
                          f"is required (users x items, at least one item)")
-    vals = X.data if sp.issparse(X) else X
-    if kind == "f" and not np.isfinite(vals).all():
-        what = "NaN" if np.isnan(vals).any() else "inf (infinite)"
-        raise ValueError(f"{name} contains {what} values; it must be finite (no NaN or inf)")
     M = sp.csr_matrix(X, dtype=np.float64, copy=True)
     M.sum_duplicates()
     M.eliminate_zeros()                  # a stored zero, or entries summing to zero, is no event
@@ -73,6 +62,21 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
     if binary:
         M.data[:] = 1.0
     return M.astype(dtype, copy=False) if M.dtype != dtype else M
+
+
+def check_real_values(values, name: str = "X") -> None:
+    """``ValueError`` unless ``values`` (an array) holds finite real numbers (no NaN, inf,
+    complex or non-numeric entries)."""
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{name} has complex values (Complex data not supported); it must hold "
+                         f"real numbers")
+    if kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {values.dtype}")
+    if kind == "f" and not np.isfinite(values).all():
+        what = "NaN" if np.isnan(values).any() else "inf (infinite)"
+        raise ValueError(f"{name} contains {what} values; it must be finite (no NaN or inf)")
 
 
 def check_number(value, name: str, *, low=None, high=None, low_open: bool = False,
