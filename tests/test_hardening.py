@@ -480,3 +480,19 @@ def test_spectral_entry_points_refuse_non_finite_graphs():
         for fn in (lambda G: smallest_eigenpairs(G, 2), lambda G: laplacian(G)):
             with pytest.raises(ValueError, match=word):
                 fn(B)
+
+
+def test_save_split_removes_stale_temp_folders(corpus, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".s.{dead.pid}.abcd1234.tmp"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "interactions.parquet").write_bytes(b"x" * 1000)
+    old = os.umask(0o022)
+    try:
+        save_split(prepare(load(corpus), min_count=2), tmp_path / "s")
+    finally:
+        os.umask(old)
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inter.v2.csv", "s"]
+    assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o755

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import platform
 import tempfile
 import time
@@ -33,10 +34,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temporary files of earlier writes of ``path`` whose writer is gone (SIGKILL,
-    power loss): names ``.NAME.PID.XXXXXXXX.tmp`` with PID no longer running; files of the
-    older scheme ``.NAME.XXXXXXXX`` once they are an hour old."""
+def temp_prefix(path: Path) -> str:
+    """Prefix of the temporary files (and folders) written on the way to ``path``:
+    ``.NAME.PID.`` — with suffix ``.tmp`` they are recognised, and removed once PID is gone."""
+    return f".{Path(path).name}.{os.getpid()}."
+
+
+def remove_stale_temps(path: str | os.PathLike) -> None:
+    """Delete temporary files or folders of earlier writes of ``path`` whose writer is gone
+    (SIGKILL, power loss): names ``.NAME.PID.XXXXXXXX.tmp`` with PID no longer running; files
+    of the older scheme ``.NAME.XXXXXXXX`` once they are an hour old."""
+    path = Path(path)
     pattern = re.compile(r"\." + re.escape(path.name) + r"\.(?:(\d+)\.)?[A-Za-z0-9_]{8}(\.tmp)?$")
     try:
         entries = list(os.scandir(path.parent))
@@ -44,13 +52,20 @@ def _remove_stale_temps(path: Path) -> None:
         return
     for e in entries:
         m = pattern.match(e.name)
-        if not m or not e.is_file(follow_symlinks=False):
+        if not m:
             continue
         pid, new_style = m.group(1), m.group(2)
         try:
-            stale = (not _pid_alive(int(pid))) if (pid and new_style) else (
-                not new_style and time.time() - e.stat().st_mtime > 3600)
-            if stale:
+            if pid and new_style:
+                stale = not _pid_alive(int(pid))
+            else:
+                stale = e.is_file(follow_symlinks=False) and \
+                    time.time() - e.stat().st_mtime > 3600
+            if not stale:
+                continue
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
                 os.unlink(e.path)
         except OSError:
             pass
@@ -65,11 +80,10 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(path)
+    remove_stale_temps(path)
     mode = "wb" if isinstance(data, bytes) else "w"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
-                                   dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as exc:           # name the file asked for, not the temporary one
         raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
     try:

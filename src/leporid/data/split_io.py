@@ -94,7 +94,7 @@ def save_split(split: Split, path) -> Path:
     import pyarrow.parquet as pq
 
     from .. import __version__
-    from ..results import current_umask, jsonable
+    from ..results import current_umask, jsonable, remove_stale_temps, temp_prefix
 
     path = Path(path)
     if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
@@ -123,7 +123,8 @@ def save_split(split: Split, path) -> Path:
            "unused_item_ids": unused(inter.item_ids, inter.items),
            "meta": inter.meta, "leporid_version": __version__}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; a split is an ordinary directory
         pq.write_table(pa.table(columns), tmp / TABLE_NAME)
@@ -131,7 +132,7 @@ def save_split(split: Split, path) -> Path:
         (tmp / JSON_NAME).write_text(text, encoding="utf-8")
         old = None
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
             os.replace(path, old / "split")
         os.replace(tmp, path)
         if old is not None:
