@@ -233,3 +233,43 @@ def test_fuzz_malformed_lines(tmp_path_factory, lines):
              lambda: json.loads(out)["loaded"]["interactions"] == n_rows)
     if not valid:
         assert str(p) in err                    # the message names the file
+
+
+# --- the authors' format: ids are row numbers ----------------------------------------------
+ID = st.one_of(st.integers(0, 8).map(str), st.integers(0, 8).map(str),
+               st.sampled_from(["-1", "1000000000", "99999999999999999999", "x", "1.0", ""]))
+NUM = st.one_of(st.just("5"), st.just("3.5"), st.sampled_from(["nan", "inf", "abc", "1e999"]))
+TIME = st.one_of(st.integers(0, 10**9).map(str), st.sampled_from(["-5", "nan", "t"]))
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(rows=st.lists(st.tuples(ID, ID, NUM, TIME), min_size=1, max_size=10))
+def test_fuzz_authors_format_lines(tmp_path_factory, rows):
+    d = tmp_path_factory.mktemp("auth")
+    p = d / "train.txt"
+    p.write_text("".join(" ".join(r) + "\n" for r in rows))
+    argv = ["embed", "--input", str(p), "--format", "authors", "--dim", "1", "--neighbors", "2",
+            "--raw", "--out", str(d / "e"), "--device", "cpu"]
+    rc, _, err = run(argv)
+
+    def num_ok(t):
+        try:
+            return np.isfinite(float(t)) and t.strip() == t and t != ""
+        except ValueError:
+            return False
+
+    ids_ok = all(r[0].isdigit() and r[1].isdigit() for r in rows)
+    valid = ids_ok and all(num_ok(r[2]) and num_ok(r[3]) for r in rows)
+    if valid:
+        users, items = {int(r[0]) for r in rows}, {int(r[1]) for r in rows}
+        # ids are row numbers; far-off ids are refused rather than allocated
+        valid = (max(users) + 1 <= 2 * len(users) + 10_000
+                 and max(items) + 1 <= 2 * len(items) + 10_000)
+
+    def rows_are_ids():
+        U = np.load(d / "e" / "user_embeddings.npy")
+        V = np.load(d / "e" / "item_embeddings.npy")
+        return U.shape == (max(users) + 1, 1) and V.shape == (max(items) + 1, 1) and \
+            np.isfinite(U).all() and np.isfinite(V).all()
+
+    classify(argv, rc, err, valid, rows_are_ids)
