@@ -496,3 +496,16 @@ def test_save_split_removes_stale_temp_folders(corpus, tmp_path):
     assert not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inter.v2.csv", "s"]
     assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o755
+
+
+def test_one_column_for_two_roles_and_empty_input_are_clean_errors(corpus, tmp_path, capsys,
+                                                                   monkeypatch):
+    assert main(["data", "stats", "--dataset", str(corpus), "--time-col", "user"]) == 1
+    one_line_error(capsys.readouterr().err, "cannot be both the user and the time column")
+    pq.write_table(pa.table({"user": [1, 2], "item": [3, 4]}), tmp_path / "t.parquet")
+    with pytest.raises(DataError, match="cannot be both"):
+        load(tmp_path / "t.parquet", item_col="user")
+    # an empty --input is not silently replaced by the default --dataset
+    monkeypatch.chdir(tmp_path)
+    assert main(["embed", "--input", "", "--dim", "2"]) == 1
+    one_line_error(capsys.readouterr().err, "interactions file")

@@ -81,10 +81,11 @@ def run(args) -> int:
         raise ValueError("--alpha: LE is α = 0; use --method leporid to set --alpha")
     alpha = 0.0 if args.method == "le" else (0.5 if args.alpha is None else args.alpha)
     out = Path(args.out) if args.out else (
-        Path("results/embeddings") / f"{dataset_stem(args.input or args.dataset)}_{args.method}")
+        Path("results/embeddings") /
+        f"{dataset_stem(args.dataset if args.input is None else args.input)}_{args.method}")
     check_output_dir(out)
     t0 = time.perf_counter()
-    if args.input:
+    if args.input is not None:
         inter = load(args.input, args.format, **column_options(args))
         fingerprint = inter.fingerprint()
         if args.format == "authors":

@@ -169,7 +169,13 @@ def _resolve(path, header: list[str], layout: _Layout, where: str) -> list[tuple
             continue
         if lower.count(hit.lower()) > 1:
             raise DataError(f"{path}: {where}: column {hit!r} appears more than once")
-        out.append((f, lower.index(hit.lower())))
+        k = lower.index(hit.lower())
+        other = next((g for g, j in out if j == k), None)
+        if other is not None:
+            raise DataError(f"{path}: {where}: column {names[k]!r} cannot be both the "
+                            f"{other.role} and the {f.role} column (see --{other.role}-col / "
+                            f"--{f.role}-col)")
+        out.append((f, k))
     return out
 
 
