@@ -273,3 +273,49 @@ def test_fuzz_authors_format_lines(tmp_path_factory, rows):
             np.isfinite(U).all() and np.isfinite(V).all()
 
     classify(argv, rc, err, valid, rows_are_ids)
+
+
+# --- damaged prepared splits: refused, or read back unchanged --------------------------------
+@pytest.fixture(scope="module")
+def saved_split(corpus, tmp_path_factory):
+    d = tmp_path_factory.mktemp("split") / "s"
+    assert run(["data", "prepare", "--dataset", str(corpus), "--min-count", "1",
+                "--out", str(d)])[0] == 0
+    return d
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(which=st.sampled_from(["split.json", "interactions.parquet"]),
+       edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)),
+                      min_size=1, max_size=4),
+       truncate=st.booleans())
+def test_fuzz_damaged_split_files(saved_split, tmp_path_factory, which, edits, truncate):
+    import shutil
+
+    from leporid.data import load_split
+
+    d = tmp_path_factory.mktemp("dmg") / "s"
+    shutil.copytree(saved_split, d)
+    blob = bytearray((d / which).read_bytes())
+    for pos, byte in edits:
+        blob[int(pos * len(blob))] = byte
+    if truncate:
+        blob = blob[: len(blob) // 2]
+    (d / which).write_bytes(bytes(blob))
+    argv = ["data", "stats", "--dataset", str(d), "--json"]
+    rc, out, err = run(argv)
+    reference = load_split(saved_split)
+    unchanged = (not truncate and all(
+        (saved_split / which).read_bytes()[int(p * len(blob))] == b for p, b in edits))
+    if rc == 0:
+        # accepted: then it must be the same split (an edit that changed nothing that matters,
+        # e.g. inside JSON whitespace or unused Parquet metadata)
+        COUNTS["cases"] += 1
+        same = load_split(d).fingerprint() == reference.fingerprint()
+        if not same:
+            COUNTS["silent_wrong"] += 1
+            pytest.fail(f"damaged split accepted with other contents: {edits}, {truncate}")
+        COUNTS["correct_success"] += 1
+    else:
+        classify(argv, rc, err, valid=False)
+        assert not unchanged or truncate, "an unchanged split was refused"

@@ -211,7 +211,8 @@ def test_edited_part_column_is_refused(corpus, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("damage", ["no_json", "no_table", "bad_json", "foreign_json",
-                                    "json_list", "no_dtype", "old_version"])
+                                    "json_list", "no_dtype", "old_version", "bad_ratios",
+                                    "meta_list", "rows_text"])
 def test_damaged_split_directory_messages(corpus, tmp_path, capsys, damage):
     d = tmp_path / "s"
     save_split(prepare(load(corpus), min_count=2), d)
@@ -228,6 +229,11 @@ def test_damaged_split_directory_messages(corpus, tmp_path, capsys, damage):
         (d / "split.json").write_text("[1, 2]")
     elif damage == "no_dtype":
         del doc["user_id_dtype"]
+        (d / "split.json").write_text(json.dumps(doc))
+    elif damage in ("bad_ratios", "meta_list", "rows_text"):
+        key, value = {"bad_ratios": ("ratios", "xx"), "meta_list": ("meta", [1, 2]),
+                      "rows_text": ("rows", "many")}[damage]
+        doc[key] = value
         (d / "split.json").write_text(json.dumps(doc))
     elif damage == "old_version":
         del doc["split_fingerprint"]

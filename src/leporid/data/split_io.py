@@ -154,21 +154,34 @@ def _ids(raw: np.ndarray, unused: list, kind: str) -> tuple[np.ndarray, np.ndarr
 def load_split(path) -> Split:
     """Read a split written by :func:`save_split`; DataError when it is not one or was altered."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = Path(path)
-    jpath, tpath = path / JSON_NAME, path / TABLE_NAME
     problem = split_problem(path)
     if problem is not None:
         raise DataError(f"{path}: not a saved split: {problem} (a split directory holds "
                         f"{JSON_NAME} and {TABLE_NAME}, written by `leporid data prepare`)")
+    try:
+        return _read_split(path)
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, pa.ArrowException,
+            OSError) as exc:          # any other damage the checks below did not name
+        raise DataError(f"{path}: damaged split ({exc.__class__.__name__}: {exc}); prepare it "
+                        f"again with `leporid data prepare`") from None
+
+
+def _read_split(path: Path) -> Split:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    jpath, tpath = path / JSON_NAME, path / TABLE_NAME
     doc = json.loads(jpath.read_text(encoding="utf-8"))
     if doc.get("version") != VERSION:
         raise DataError(f"{jpath}: split format version {doc.get('version')!r}; this leporid "
                         f"reads version {VERSION}")
     try:
         table = pq.read_table(tpath)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{tpath}: unreadable ({exc})") from None
     for col in ("user", "item", "part"):
         if col not in table.column_names:
@@ -182,12 +195,8 @@ def load_split(path) -> Split:
         a = table.column(name).to_numpy()
         return a if dtype is None else a.astype(dtype)
 
-    try:
-        user_ids, users = _ids(col("user"), doc.get("unused_user_ids", []), doc["user_id_dtype"])
-        item_ids, items = _ids(col("item"), doc.get("unused_item_ids", []), doc["item_id_dtype"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path}: damaged split ({exc.__class__.__name__}: {exc}); prepare it "
-                        f"again with `leporid data prepare`") from None
+    user_ids, users = _ids(col("user"), doc.get("unused_user_ids", []), doc["user_id_dtype"])
+    item_ids, items = _ids(col("item"), doc.get("unused_item_ids", []), doc["item_id_dtype"])
     inter = Interactions(user_ids, item_ids, users, items, col("timestamp", np.float64),
                          col("rating", np.float64), doc.get("name", path.name),
                          dict(doc.get("meta") or {}))
