@@ -140,7 +140,9 @@ def test_check_number_messages():
 # 2. result names carry dataset stem, model, init; no two runs share a file
 # ---------------------------------------------------------------------------------------------
 def test_dataset_stem_and_result_names():
-    assert dataset_stem("data/u.data") == "u"
+    assert dataset_stem("u.data") == "u"
+    assert dataset_stem("data/ml-100k/u.data") == "ml-100k-u"
+    assert dataset_stem("ml-1m/ratings.dat") != dataset_stem("ml-10m/ratings.dat")
     assert dataset_stem("australian_users_items.json") == "australian_users_items"
     assert dataset_stem("ml-latest-small") == "ml-latest-small"
     s = dataset_stem("x.v2.csv")

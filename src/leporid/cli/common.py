@@ -86,12 +86,20 @@ def float_option(low: float | None = None, high: float | None = None, low_open: 
 
 def dataset_stem(dataset) -> str:
     """The dataset part of result / checkpoint file names: the file (or folder, or bundled)
-    name without its last extension (``u.data`` -> ``u``, ``x.v2.csv`` -> ``x.v2``), made safe
+    name without its last extension (``u.data`` -> ``u``, ``x.v2.csv`` -> ``x.v2``), preceded by
+    its folder's name for the standard file names (``ml-1m/ratings.dat`` -> ``ml-1m-ratings``,
+    ``ml-100k/u.data`` -> ``ml-100k-u``), made safe
     for a file name with no dot left in it (so ``Path.with_suffix`` can never eat into it);
     when that changed the name, a short hash of the full name keeps two names apart."""
+    from ..data.loaders import KNOWN_FILES
+
     p = Path(str(dataset))
     name = p.name or str(dataset)
     stem = p.stem if (p.suffix and not p.is_dir()) else name
+    if name.lower() in KNOWN_FILES and p.parent.name:
+        # a standard file name (ratings.dat, u.data, ...) says little: the folder says which
+        stem = f"{p.parent.name}-{stem}"
+        name = f"{p.parent.name}/{name}"
     clean = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "dataset"
     if clean != stem:
         clean += "-" + hashlib.sha256(name.encode()).hexdigest()[:6]

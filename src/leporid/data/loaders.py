@@ -719,16 +719,16 @@ _LOADERS = {
     "steam-seq": load_steam_seq, "authors": load_authors, "csv": load_csv, "tsv": load_tsv,
     "parquet": load_parquet,
 }
-_KNOWN_FILES = {"ratings.csv": "movielens-csv", "ratings.dat": "ml1m", "u.data": "ml100k",
-                "rating.csv": "anime", "australian_users_items.json": "steam-json"}
+KNOWN_FILES = {"ratings.csv": "movielens-csv", "ratings.dat": "ml1m", "u.data": "ml100k",
+               "rating.csv": "anime", "australian_users_items.json": "steam-json"}
 
 
 def detect_format(path) -> str:
     """The format a file name implies; DataError asking for ``--format`` when it implies none."""
     path = Path(path)
     low = path.name.lower()
-    if low in _KNOWN_FILES and low != "ratings.csv":
-        return _KNOWN_FILES[low]
+    if low in KNOWN_FILES and low != "ratings.csv":
+        return KNOWN_FILES[low]
     if low.endswith(".inter"):
         return "atomic"
     if low.endswith((".parquet", ".pq")):
@@ -747,14 +747,14 @@ def detect_format(path) -> str:
 
 
 def _resolve_dir(path: Path) -> Path:
-    for fname in _KNOWN_FILES:
+    for fname in KNOWN_FILES:
         if (path / fname).is_file():
             return path / fname
     inter = sorted(path.glob("*.inter"))
     if len(inter) == 1:
         return inter[0]
     raise DataError(f"{path}: a directory without a known interactions file "
-                    f"({', '.join(_KNOWN_FILES)} or one *.inter); name the file instead")
+                    f"({', '.join(KNOWN_FILES)} or one *.inter); name the file instead")
 
 
 def normalise_format(fmt: str | None) -> str | None:
