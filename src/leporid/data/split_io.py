@@ -88,6 +88,15 @@ def _id_column(raw: np.ndarray, kind: str):
     return pa.array(raw.astype(object), pa.string())
 
 
+def check_split_target(path) -> Path:
+    """``path`` if a split may be written there (nothing, an empty folder or a saved split);
+    ``DataError`` otherwise — callers check before preparing the data."""
+    path = Path(path)
+    if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
+        raise DataError(f"{path}: exists and is not a saved split; refusing to overwrite it")
+    return path
+
+
 def save_split(split: Split, path) -> Path:
     """Write ``split`` to the directory ``path`` (atomically); return the path."""
     import pyarrow as pa
@@ -96,9 +105,7 @@ def save_split(split: Split, path) -> Path:
     from .. import __version__
     from ..results import current_umask, jsonable, remove_stale_temps, temp_prefix
 
-    path = Path(path)
-    if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
-        raise DataError(f"{path}: exists and is not a saved split; refusing to overwrite it")
+    path = check_split_target(path)
     inter = split.interactions
     part = np.asarray(split.part)
     if part.shape != (len(inter),) or not np.isin(part, range(len(PARTS))).all():
