@@ -517,3 +517,10 @@ def test_one_column_for_two_roles_and_empty_input_are_clean_errors(corpus, tmp_p
     monkeypatch.chdir(tmp_path)
     assert main(["embed", "--input", "", "--dim", "2"]) == 1
     one_line_error(capsys.readouterr().err, "interactions file")
+
+
+def test_result_stem_parts_keep_their_identity():
+    a = result_stem("r", "train", "d.csv", "dlr2", "le.v2").name
+    b = result_stem("r", "train", "d.csv", "dlr2", "le.v3").name
+    c = result_stem("r", "train", "d.csv", "dlr2", "le").name
+    assert len({a, b, c}) == 3 and "." not in a + b + c and c == "train_d_dlr2_le"

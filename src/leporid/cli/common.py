@@ -100,17 +100,24 @@ def dataset_stem(dataset) -> str:
         # a standard file name (ratings.dat, u.data, ...) says little: the folder says which
         stem = f"{p.parent.name}-{stem}"
         name = f"{p.parent.name}/{name}"
-    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "dataset"
-    if clean != stem:
-        clean += "-" + hashlib.sha256(name.encode()).hexdigest()[:6]
+    return _safe_name(stem, name)
+
+
+def _safe_name(text: str, full: str) -> str:
+    """``text`` with runs of characters other than letters, digits, ``_``, ``-`` replaced by
+    ``-``; when that changed it, ``-`` and 6 hex digits of SHA-256(``full``) are appended."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+    if clean != text:
+        clean += "-" + hashlib.sha256(full.encode()).hexdigest()[:6]
     return clean
 
 
 def result_stem(out, command: str, dataset, *parts) -> Path:
     """``OUT/COMMAND_DATASET_PART1_PART2...`` (no extension, no dot): the one naming rule of
-    result and checkpoint files (``parts``: model, init, ...). Every part is sanitised like
-    :func:`dataset_stem`, so two runs that differ in any part never share a file."""
-    names = [command, dataset_stem(dataset)] + [dataset_stem(str(x)) for x in parts if x]
+    result and checkpoint files (``parts``: model, init, ...). Every part is made safe as the
+    dataset's name is (no extension removed), so two runs that differ in any part never share
+    a file."""
+    names = [command, dataset_stem(dataset)] + [_safe_name(str(x), str(x)) for x in parts if x]
     return Path(out) / "_".join(names)
 
 
