@@ -185,10 +185,13 @@ def run_recommend(args) -> int:
     else:
         states, exclude = _full_history(model, args, args.users)
         top = model.recommend(users, args.n, states=states, exclude=exclude)
-    print("user,rank,item")
+    import csv
+
+    out = csv.writer(sys.stdout, lineterminator="\n")  # quotes ids holding , " or newlines
+    out.writerow(["user", "rank", "item"])
     for raw, row in zip(args.users, top):
         for rank, item in enumerate(row[row >= 0], 1):
-            print(f"{raw},{rank},{model.item_ids_[item]}")
+            out.writerow([raw, rank, model.item_ids_[item]])
     return 0
 
 
