@@ -346,10 +346,11 @@ BAD_OPTIONS = [
     (["evaluate", "--batch-size", "-1"], "--batch-size"),
     (["evaluate", "--model", "nope"], "--model"),
     (["evaluate", "--param", "topk"], "--param"),
-    (["evaluate", "--model", "bpr", "--param", "factors=0"], "factors"),
-    (["evaluate", "--model", "bpr", "--param", "epochs=-1"], "epochs"),
-    (["evaluate", "--model", "bpr", "--param", "reg=-5"], "reg"),
-    (["evaluate", "--model", "bpr", "--param", "lr=0"], "lr"),
+    (["evaluate", "--model", "bpr", "--param", "dim=0"], "dim must be"),
+    (["evaluate", "--model", "bpr", "--param", "factors=8"], "unknown parameter"),
+    (["evaluate", "--model", "bpr", "--param", "epochs=-1"], "epochs must be"),
+    (["evaluate", "--model", "bpr", "--param", "reg=-5"], "reg must be"),
+    (["evaluate", "--model", "bpr", "--param", "lr=0"], "lr must be"),
     (["evaluate", "--model", "slim", "--param", "topk=0"], "topk"),
     (["evaluate", "--model", "slim", "--param", "l1_ratio=2"], "l1_ratio"),
     (["evaluate", "--model", "itemknn", "--param", "tversky_alpha=-1"], "tversky_alpha"),
@@ -419,13 +420,14 @@ def test_unwritable_output_is_a_clean_error(corpus, tmp_path, capsys):
 
 
 def test_model_parameters_validated_for_library_users():
-    for name, params, word in [("bpr", {"factors": 0}, "factors"), ("bpr", {"epochs": -1}, "epochs"),
-                               ("bpr", {"reg": -5}, "reg"), ("slim", {"topk": 0}, "topk"),
+    for name, params, word in [("bpr", {"dim": 0}, "dim must be"),
+                               ("bpr", {"epochs": -1}, "epochs must be"),
+                               ("bpr", {"reg": -5}, "reg must be"), ("slim", {"topk": 0}, "topk"),
                                ("itemknn", {"tversky_alpha": -1}, "tversky_alpha"),
                                ("slim", {"n_jobs": 0}, "n_jobs")]:
         with pytest.raises(ValueError, match=word):
             make_model(name, **params)
-    with pytest.raises(TypeError, match="allowed: topk"):
+    with pytest.raises(ValueError, match="unknown parameter.*known: topk"):
         make_model("itemknn", bogus=1)
     with pytest.raises(ValueError, match="n_components"):
         LeporidEmbedding(n_components=50).fit(ratings_matrix())   # 30 items < 50

@@ -57,22 +57,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from ..data import DataError
+    from .common import UsageError
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # e.g. `leporid data stats --json | head`
         sys.stderr.close()
         return 0
-    except (DataError, OSError, KeyError) as exc:
+    except (UsageError, DataError, OSError, KeyError, ValueError, TypeError) as exc:
         if os.environ.get("LEPORID_DEBUG"):
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"leporid {args.command}: error: {msg}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError) as exc:   # parameter validation: a usage error
-        if os.environ.get("LEPORID_DEBUG"):
-            raise
-        print(f"leporid {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        # bad data or files: 1; a usage error (a command's own check, or parameter validation's
+        # ValueError / TypeError): 2
+        bad_data = isinstance(exc, (DataError, OSError, KeyError)) and not isinstance(exc, UsageError)
+        return 1 if bad_data else 2
     except KeyboardInterrupt:
         print(f"leporid {args.command}: interrupted; completed work was saved", file=sys.stderr)
         return 130

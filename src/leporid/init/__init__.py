@@ -14,7 +14,12 @@ import scipy.sparse as sp
 from ..data.validation import check_matrix
 
 Initializer = Callable[..., tuple[np.ndarray, np.ndarray]]
-_REGISTRY: dict[str, Initializer] = {}
+#: name -> initialiser, or its dotted path "module:function" for initialisers that live in a
+#: higher layer (the "bpr" initialiser trains BPR-MF from ``leporid.models``): the path is
+#: imported only when that initialiser is used, so ``leporid.init`` never imports models.
+_REGISTRY: dict[str, Initializer | str] = {
+    "bpr": "leporid.models.bpr:bpr_initializer",
+}
 
 
 def register(name: str):
@@ -36,7 +41,13 @@ def initialize(name: str, train: sp.spmatrix, dim: int = 64, seed: int = 123,
     NaN / inf / complex refused); the caller's matrix is never modified."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown initialiser {name!r}; available: {', '.join(available())}")
-    u, i = _REGISTRY[name](check_matrix(train, "train"), dim=dim, seed=seed, **params)
+    fn = _REGISTRY[name]
+    if isinstance(fn, str):                       # lazy entry: "module:function"
+        import importlib
+
+        module, _, attr = fn.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+    u, i = fn(check_matrix(train, "train"), dim=dim, seed=seed, **params)
     return np.ascontiguousarray(u, np.float32), np.ascontiguousarray(i, np.float32)
 
 
