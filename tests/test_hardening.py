@@ -310,6 +310,8 @@ def test_torch_free_commands(corpus, tmp_path):
     cmds = [["data", "stats", "--dataset", str(corpus), "--min-count", "2"],
             ["evaluate", "--model", "itemknn", "--dataset", str(corpus), "--min-count", "2",
              "--out", str(tmp_path / "r")],
+            ["evaluate", "--model", "userknn", "--tune", "--trials", "2", "--dataset",
+             str(corpus), "--min-count", "2", "--out", str(tmp_path / "r")],
             ["embed", "--method", "leporid", "--input", str(corpus), "--dim", "3",
              "--neighbors", "5", "--out", str(tmp_path / "e")]]
     code = ("import sys, json; from leporid.cli import main; rc = main(json.loads(sys.argv[1]));"

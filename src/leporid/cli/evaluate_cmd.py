@@ -106,7 +106,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     tuning = None
     if args.tune:
-        from ..train.tuning import tune_model  # (the train package imports torch)
+        from ..train.tuning import tune_model
 
         res = tune_model(args.model, split, args.trials, timeout=args.timeout,
                          metric=args.metric, seed=args.seed, ks=KS, batch_size=args.batch_size,
