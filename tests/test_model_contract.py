@@ -23,6 +23,7 @@ TEST_PARAMS = {
     "lightgcn": {"dim": 4, "layers": 2, "epochs": 2, "batch_size": 128},
     "ngcf": {"dim": 4, "layers": 2, "layer_size": 4, "node_dropout": 0.1, "epochs": 2,
              "batch_size": 128},
+    "ncf": {"dim": 4, "mlp_layers": [6, 3], "n_neg": 2, "epochs": 2, "batch_size": 128},
 }
 
 

@@ -27,6 +27,7 @@ MODELS: dict[str, type | str] = {
     "dlr2": "leporid.models.dlr2:DLR2",
     "lightgcn": "leporid.models.lightgcn:LightGCN",
     "ngcf": "leporid.models.ngcf:NGCF",
+    "ncf": "leporid.models.ncf:NeuMF",
 }
 
 

@@ -25,8 +25,8 @@ import torch
 import torch.nn as nn
 
 from .base import suggest
-from .neural import suggest_training
-from .propagation import PropagationRecommender, check_positive_int, check_reg
+from .neural import _check_number, suggest_training
+from .propagation import PropagationRecommender
 
 
 def light_propagate(adj, ego, layers: int):
@@ -74,11 +74,9 @@ class LightGCN(PropagationRecommender):
                            patience=patience, seed=seed, threads=threads, device=device)
         if init == "random" and init_params is None:
             self.init_params = {"std": 0.1}
-        if isinstance(layers, bool) or int(layers) != layers or layers < 0:
-            raise ValueError(f"layers must be an integer >= 0, got {layers!r}")
-        self.layers = int(layers)
-        self.reg = check_reg(reg)
-        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.layers = _check_number("layers", layers, 0, integer=True)
+        self.reg = _check_number("reg", reg, 0.0)
+        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:

@@ -40,8 +40,8 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .graph_ops import drop_nodes
-from .neural import suggest_training
-from .propagation import PropagationRecommender, check_positive_int, check_rate, check_reg
+from .neural import _check_number, suggest_training
+from .propagation import PropagationRecommender
 
 LEAKY_SLOPE = 0.2
 
@@ -98,13 +98,15 @@ class NGCF(PropagationRecommender):
                            patience=patience, seed=seed, threads=threads, device=device)
         if init == "random" and init_params is None:
             self.init_params = {"std": 0.1}
-        self.layers = check_positive_int("layers", layers)
-        self.layer_size = check_positive_int("layer_size", layer_size)
-        self.message_dropout = check_rate("message_dropout", message_dropout)
-        self.node_dropout = check_rate("node_dropout", node_dropout)
+        self.layers = _check_number("layers", layers, 1, integer=True)
+        self.layer_size = _check_number("layer_size", layer_size, 1, integer=True)
+        for name, rate in (("message_dropout", message_dropout), ("node_dropout", node_dropout)):
+            if _check_number(name, rate, 0.0, 1.0) == 1.0:
+                raise ValueError(f"{name} must be < 1 (1 drops everything), got {rate!r}")
+        self.message_dropout, self.node_dropout = float(message_dropout), float(node_dropout)
         self.normalize = bool(normalize)
-        self.reg = check_reg(reg)
-        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.reg = _check_number("reg", reg, 0.0)
+        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:

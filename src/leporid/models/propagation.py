@@ -30,24 +30,6 @@ from .graph_ops import adjacency_tensor, propagation_cache_key
 from .neural import EmbeddingRecommender
 
 
-def check_positive_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def check_rate(name, value, high=1.0):
-    if not (isinstance(value, (int, float)) and 0 <= value < high):
-        raise ValueError(f"{name} must be a number in [0, {high}), got {value!r}")
-    return float(value)
-
-
-def check_reg(value):
-    if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
-        raise ValueError(f"reg must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 class PropagationRecommender(EmbeddingRecommender):
     """Base of embedding models scored from embeddings propagated over the user-item graph."""
 
