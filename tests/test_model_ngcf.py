@@ -43,11 +43,14 @@ def test_dropout_only_while_training():
     m._build(sp.csr_matrix(R))
     adj = m.adjacency()
     net = m.network_.train()
-    a, b = net.propagate(m._adjacency_for_step(adj))[0], net.propagate(m._adjacency_for_step(adj))[0]
+    a = net.propagate(*m._adjacency_for_step(adj))[0]
+    b = net.propagate(*m._adjacency_for_step(adj))[0]
     assert not torch.allclose(a, b)                     # random at every step
-    assert m._adjacency_for_step(adj)._nnz() < adj._nnz()
+    dropped, transposed = m._adjacency_for_step(adj)
+    assert dropped._nnz() < adj._nnz()
+    torch.testing.assert_close(transposed.to_dense(), dropped.to_dense().T)
     net.eval()
-    assert m._adjacency_for_step(adj) is adj
+    assert m._adjacency_for_step(adj) == (adj, None)
     torch.testing.assert_close(net.propagate(adj)[0], net.propagate(adj)[0])
 
 

@@ -25,15 +25,17 @@ import torch
 import torch.nn as nn
 
 from .base import suggest
+from .graph_ops import spmm
 from .neural import _check_number, suggest_training
 from .propagation import PropagationRecommender
 
 
 def light_propagate(adj, ego, layers: int):
-    """``mean(E^(0), L E^(0), ..., L^K E^(0))`` for ``ego = E^(0)`` (torch, differentiable)."""
+    """``mean(E^(0), L E^(0), ..., L^K E^(0))`` for ``ego = E^(0)`` (torch, differentiable;
+    ``adj`` symmetric)."""
     out, e = ego, ego
     for _ in range(layers):
-        e = torch.sparse.mm(adj, e)
+        e = spmm(adj, e)
         out = out + e
     return out / (layers + 1)
 
@@ -47,8 +49,10 @@ class LightGCNNet(nn.Module):
         self.user_emb = nn.Embedding(n_users, dim)
         self.item_emb = nn.Embedding(n_items, dim)
 
-    def propagate(self, adj):
-        """Final ``(users, items)`` representations over ``adj``."""
+    def propagate(self, adj, adj_t=None):
+        """Final ``(users, items)`` representations over the symmetric ``adj``."""
+        if adj_t is not None:
+            raise ValueError("LightGCN propagates over the symmetric L only")
         ego = torch.cat([self.user_emb.weight, self.item_emb.weight])
         out = light_propagate(adj, ego, self.layers)
         return out[:self.user_emb.num_embeddings], out[self.user_emb.num_embeddings:]

@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import suggest
-from .graph_ops import drop_nodes
+from .graph_ops import drop_nodes, spmm
 from .neural import _check_number, suggest_training
 from .propagation import PropagationRecommender
 
@@ -62,12 +62,13 @@ class NGCFNet(nn.Module):
         self.dropout = nn.Dropout(message_dropout)
         self.normalize = normalize
 
-    def propagate(self, adj):
-        """Final ``(users, items)``: the concatenated layers over ``adj`` (``L``)."""
+    def propagate(self, adj, adj_t=None):
+        """Final ``(users, items)``: the concatenated layers over ``adj`` (``L``; ``adj_t`` its
+        transpose, ``None`` when symmetric)."""
         e = torch.cat([self.user_emb.weight, self.item_emb.weight])
         parts = [e]
         for w1, w2 in zip(self.W1, self.W2):
-            side = torch.sparse.mm(adj, e)                       # L E
+            side = spmm(adj, e, adj_t)                           # L E
             e = F.leaky_relu(w1(side + e) + w2(side * e), LEAKY_SLOPE)
             e = self.dropout(e)
             parts.append(F.normalize(e, dim=1) if self.normalize else e)
@@ -130,4 +131,4 @@ class NGCF(PropagationRecommender):
 
     def _adjacency_for_step(self, adj):
         # drawn from torch's global generator, seeded by the loop's model build: reproducible
-        return drop_nodes(adj, self.node_dropout) if self.network_.training else adj
+        return drop_nodes(adj, self.node_dropout) if self.network_.training else (adj, None)

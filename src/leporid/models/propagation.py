@@ -2,10 +2,10 @@
 
 A subclass supplies ``__init__`` (its parameters, plus ``batch_size`` and ``reg``), and
 ``_make_network`` returning an ``nn.Module`` with ``user_emb`` and ``item_emb`` (the *ego*,
-layer-0 embeddings) and a method ``propagate(adj) -> (users, items)``: the final
-representations of every user and item over the normalised adjacency ``adj``
-(``leporid.models.graph_ops``). It may override ``_adjacency_for_step(adj)`` (e.g. node
-dropout). This base then gives it
+layer-0 embeddings) and a method ``propagate(adj, adj_t=None) -> (users, items)``: the final
+representations of every user and item over the normalised adjacency ``adj`` (CSR; ``adj_t``
+its transpose, ``None`` when symmetric; multiply with ``leporid.models.graph_ops.spmm``). It may
+override ``_adjacency_for_step(adj)`` (e.g. node dropout). This base then gives it
 
 - the epoch of BPR triples (every training pair once, one uniform negative each; the same
   batches as BPR-MF);
@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from .base import check_part
 from .bpr import bpr_loss, training_pairs, triple_batches
-from .graph_ops import adjacency_tensor, propagation_cache_key
+from .graph_ops import adjacency_tensor, as_csr, propagation_cache_key
 from .neural import EmbeddingRecommender
 
 
@@ -42,12 +42,12 @@ class PropagationRecommender(EmbeddingRecommender):
         self._pairs, self._sampler = training_pairs(train)
 
     def adjacency(self):
-        """``L = D^{-1/2} A D^{-1/2}`` of the training graph (built once, on the device)."""
+        """``L = D^{-1/2} A D^{-1/2}`` of the training graph, CSR (built once, on the device)."""
         adj = getattr(self, "_adj", None)
         if adj is None or str(adj.device) != str(self.device_of_network()):
             train = sp.csr_matrix((np.ones(len(self.train_indices_)), self.train_indices_,
                                    self.train_indptr_), shape=(self.n_users_, self.n_items_))
-            adj = self._adj = adjacency_tensor(train, self.device_of_network())
+            adj = self._adj = as_csr(adjacency_tensor(train, self.device_of_network()))
         return adj
 
     def _finish(self) -> None:
@@ -57,8 +57,9 @@ class PropagationRecommender(EmbeddingRecommender):
         return next(self.network_.parameters()).device
 
     def _adjacency_for_step(self, adj):
-        """The adjacency one training step propagates over (override for node dropout)."""
-        return adj
+        """``(adjacency, its transpose or None when symmetric)`` one training step propagates
+        over (override for node dropout)."""
+        return adj, None
 
     def batches(self, rng: np.random.Generator) -> list:
         return triple_batches(self._pairs, self._sampler, rng, self.batch_size, self.device)
@@ -66,7 +67,7 @@ class PropagationRecommender(EmbeddingRecommender):
     def batch_loss(self, batch):
         u, i, j = batch
         net = self.network_
-        users, items = net.propagate(self._adjacency_for_step(self.adjacency()))
+        users, items = net.propagate(*self._adjacency_for_step(self.adjacency()))
         eu = users[u]
         pos, neg = (eu * items[i]).sum(1), (eu * items[j]).sum(1)
         return bpr_loss(pos, neg, (net.user_emb(u), net.item_emb(i), net.item_emb(j)),
