@@ -85,6 +85,7 @@ def test_learns_planted_structure():
     split = planted_split()
     m = NeuMF(dim=16, mlp_layers=[16, 8], epochs=20, batch_size=64, lr=0.01, seed=1).fit(split)
     assert hr10(m, split) > toppop_hr10(split) + 0.4
-    for bad in ({"mlp_layers": []}, {"mlp_layers": "64"}, {"n_neg": 0}, {"mlp_layers": [0]}):
+    assert NeuMF(mlp_layers="64,32").mlp_layers == [64, 32] == NeuMF(mlp_layers="64-32").mlp_layers
+    for bad in ({"mlp_layers": []}, {"mlp_layers": "6x4"}, {"n_neg": 0}, {"mlp_layers": [0]}):
         with pytest.raises(ValueError):
             NeuMF(**bad)

@@ -63,12 +63,12 @@ class LightGCN(PropagationRecommender):
 
     name = "lightgcn"
 
-    def __init__(self, dim: int = 64, layers: int = 3, reg: float = 1e-4, lr: float = 5e-3,
-                 epochs: int = 300, batch_size: int = 2048, init="random",
+    def __init__(self, dim: int = 64, layers: int = 3, reg: float = 1e-4, lr: float = 1e-2,
+                 epochs: int = 150, batch_size: int = 2048, init="random",
                  init_params: dict | None = None, freeze_embeddings: bool = False,
                  weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
                  metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
-                 patience: int = 10, seed: int = 123, threads: int | None = 1,
+                 patience: int = 20, seed: int = 123, threads: int | None = 1,
                  device: str = "cpu"):
         self._set_training(dim=dim, init=init, init_params=init_params,
                            freeze_embeddings=freeze_embeddings, lr=lr,

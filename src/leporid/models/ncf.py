@@ -7,7 +7,7 @@ Two towers over separate embedding tables, fused by one linear layer into a logi
     y(u, i) = h^T [phi_G ; phi_M] + b                              (the logit)
 
 ``mlp_layers`` are the sizes after the concatenation: the default ``(64, 32)`` with ``dim = 64``
-is the 128-64-32 tower. Pointwise log loss: every training pair ``(u, i)`` once per epoch in
+is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log loss: every training pair ``(u, i)`` once per epoch in
 random order, labelled 1, each with ``n_neg`` (default 4) items ``j`` drawn uniformly from those
 ``u`` has not trained on, labelled 0; a batch of ``batch_size`` positives and their negatives
 has the loss
@@ -101,6 +101,11 @@ class NeuMF(EmbeddingRecommender):
                            patience=patience, seed=seed, threads=threads, device=device)
         if isinstance(mlp_layers, int):
             mlp_layers = [mlp_layers]
+        elif isinstance(mlp_layers, str):        # "64,32" or "64-32" from --param
+            try:
+                mlp_layers = [int(x) for x in mlp_layers.replace("-", ",").split(",")]
+            except ValueError:
+                pass
         try:
             self.mlp_layers = [_check_number("mlp_layers", x, 1, integer=True)
                                for x in mlp_layers]

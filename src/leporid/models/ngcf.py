@@ -84,8 +84,8 @@ class NGCF(PropagationRecommender):
 
     def __init__(self, dim: int = 64, layers: int = 3, layer_size: int = 64,
                  message_dropout: float = 0.1, node_dropout: float = 0.0,
-                 normalize: bool = True, reg: float = 1e-5, lr: float = 1e-3,
-                 epochs: int = 200, batch_size: int = 1024, init="random",
+                 normalize: bool = True, reg: float = 1e-5, lr: float = 2e-3,
+                 epochs: int = 150, batch_size: int = 1024, init="random",
                  init_params: dict | None = None, freeze_embeddings: bool = False,
                  weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
                  metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
