@@ -89,3 +89,11 @@ def test_learns_planted_structure():
     for bad in ({"mlp_layers": []}, {"mlp_layers": "6x4"}, {"n_neg": 0}, {"mlp_layers": [0]}):
         with pytest.raises(ValueError):
             NeuMF(**bad)
+
+
+def test_search_space_builds_valid_models():
+    optuna = pytest.importorskip("optuna")
+    trial = optuna.trial.FixedTrial({"lr": 1e-3, "weight_decay": 0.0, "n_neg": 3, "mlp_depth": 3})
+    p = NeuMF.search_space(trial, {"dim": 16})
+    assert p["mlp_layers"] == [16, 8, 4] and p["n_neg"] == 3
+    assert NeuMF(dim=16, **p).mlp_layers == [16, 8, 4]

@@ -119,8 +119,8 @@ class NeuMF(EmbeddingRecommender):
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
-        """lr 1e-4-1e-2 (log), weight decay 0-1e-2, n_neg 1-8, MLP depth 1-3 (halving from
-        2 dim: e.g. 64, 64-32, 64-32-16 for dim 64)."""
+        """lr 1e-4-1e-2 (log), weight decay 0-1e-2, n_neg 1-8, MLP depth 1-3 (layers of dim,
+        dim/2, dim/4 after the 2 dim concatenation: 64, 64-32, 64-32-16 for dim 64)."""
         p = suggest_training(trial, fixed)
         p["n_neg"] = suggest(trial, fixed, "n_neg", "int", 1, 8)
         if "mlp_layers" in fixed:
