@@ -3,6 +3,7 @@ their defaults: epoch time, epochs, wall time and test metrics (prints one JSON 
 
     python benchmarks/bench_embedding_models.py --dataset ml-100k.inter --model ngcf --init random
     python benchmarks/bench_embedding_models.py --model lightgcn --init leporid --param lr=1e-2
+    python benchmarks/bench_embedding_models.py --model ngcf --init leporid --init-param output=raw
 
 ``epoch_s`` is the mean training time of one epoch (optimizer steps only, from the loop's
 ``steps_per_s``); ``wall_s`` the whole fit (initialiser, training, every validation).
@@ -24,6 +25,7 @@ def main(argv=None) -> None:
     ap.add_argument("--init", default="random")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--init-param", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
@@ -37,6 +39,8 @@ def main(argv=None) -> None:
 
     split = prepare(load(args.dataset))
     params = dict(parse_param(t) for t in args.param)
+    if args.init_param:
+        params["init_params"] = dict(parse_param(t) for t in args.init_param)
     if args.threads:
         params["threads"] = args.threads
     if args.device:
