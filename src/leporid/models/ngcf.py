@@ -30,6 +30,10 @@ say, and without it the deeper layers' scale dominates the dot product; weights 
 uniform initialisation; the ego embeddings come from ``init`` (default ``"random"``,
 ``N(0, 0.1^2)``), one table per side. Propagation runs on the whole graph at every step, and
 once per set of weights when scoring (``leporid.models.propagation``).
+
+Measured (benchmarks/README.md): with the default lr, z-scored spectral embeddings (std 1 per
+column) saturate the BPR loss through the unnormalised layer-0 part and NGCF does not train;
+``init_params={"output": "raw"}`` (orthonormal vectors) trains normally.
 """
 
 from __future__ import annotations
