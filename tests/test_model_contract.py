@@ -24,6 +24,7 @@ TEST_PARAMS = {
     "ngcf": {"dim": 4, "layers": 2, "layer_size": 4, "node_dropout": 0.1, "epochs": 2,
              "batch_size": 128},
     "ncf": {"dim": 4, "mlp_layers": [6, 3], "n_neg": 2, "epochs": 2, "batch_size": 128},
+    "hgn": {"dim": 4, "seq_len": 3, "n_targets": 2, "epochs": 2, "batch_size": 64, "threads": 1},
 }
 
 
