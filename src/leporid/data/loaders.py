@@ -328,7 +328,10 @@ def _fast(path: Path, data: bytes, layout: _Layout) -> _Table:
     try:
         table = pa_csv.read_csv(
             io.BytesIO(data),
-            pa_csv.ReadOptions(column_names=names, autogenerate_column_names=False),
+            # use_threads=False: pyarrow's reader threads can abort the interpreter at exit
+            # ('terminate called without an active exception') when torch is loaded too
+            pa_csv.ReadOptions(column_names=names, autogenerate_column_names=False,
+                               use_threads=False),
             pa_csv.ParseOptions(delimiter=sep, quote_char=quote),
             pa_csv.ConvertOptions(column_types={c: ptype[f.kind] for c, (f, _) in zip(keys, wanted)},
                                   include_columns=keys, strings_can_be_null=False))

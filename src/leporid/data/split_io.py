@@ -187,7 +187,7 @@ def _read_split(path: Path) -> Split:
         raise DataError(f"{jpath}: split format version {doc.get('version')!r}; this leporid "
                         f"reads version {VERSION}")
     try:
-        table = pq.read_table(tpath)
+        table = pq.read_table(tpath, use_threads=False)  # see loaders: no reader threads
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{tpath}: unreadable ({exc})") from None
     for col in ("user", "item", "part"):
