@@ -130,3 +130,18 @@ class BPRMF(BaseRecommender):
         check_part(part)
         users = np.asarray(users, dtype=np.int64)
         return self.user_embeddings_[users] @ self.item_embeddings_.T
+
+
+def bpr_initializer(train, dim=64, seed=123, reg=0.1, lr=0.25, epochs=50, batch_size=1024,
+                    optimizer="sgd"):
+    """Embeddings of a trained BPR-MF (paper: reg 0.1, lr 0.25, SGD) — the ``bpr`` scheme.
+
+    Registered lazily in ``leporid.init`` as ``"leporid.models.bpr:bpr_initializer"``, so the
+    init layer never imports models; this is ``BPRMF`` itself, trained on ``train``.
+    """
+    from types import SimpleNamespace
+
+    data = SimpleNamespace(train=train, n_users=train.shape[0], n_items=train.shape[1])
+    model = BPRMF(factors=dim, lr=lr, reg=reg, epochs=epochs, batch_size=batch_size,
+                  optimizer=optimizer, seed=seed).fit(data)
+    return model.user_embeddings_, model.item_embeddings_, {"loss": model.loss_history_}
