@@ -130,7 +130,10 @@ def resolve_params(name: str, params: dict | None = None, dim: int = 64) -> dict
         raise ValueError(f"dim must be a positive integer, got {dim!r}")
     out = {k: _coerce(name, k, params[k], d) if k in params else d for k, d in defaults.items()}
     if name in _CHECKS:
-        _CHECKS[name](out, int(dim))
+        try:
+            _CHECKS[name](out, int(dim))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
     return out
 
 
