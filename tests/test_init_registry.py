@@ -257,3 +257,19 @@ def test_loader_checks_shapes_and_values(tmp_path, bad, match):
     d = _write(tmp_path, U, I, np.arange(4), np.arange(3))
     with pytest.raises(ValueError, match=match):
         load_embeddings(d)
+
+
+def test_plot_projections(tmp_path):
+    from leporid.init.plot import plot_embeddings, project
+
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((40, 5))
+    Y = project(E, "pca")
+    C = E - E.mean(0)
+    np.testing.assert_allclose(np.abs(Y[:, 0]), np.abs(C @ np.linalg.svd(C)[2][0]), atol=1e-10)
+    assert project(E, "tsne", seed=1).shape == (40, 2)
+    with pytest.raises(ValueError, match="projection"):
+        project(E, "umap")
+    path = plot_embeddings(E, E[:30], np.arange(40), np.arange(30), tmp_path / "p.png",
+                           projection="pca", title="t")
+    assert path.read_bytes()[:4] == b"\x89PNG"
