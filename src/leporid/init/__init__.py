@@ -155,8 +155,11 @@ class Embeddings:
 
 
 def binary_matrix(train) -> sp.csr_matrix:
-    """``train`` as a binary float32 CSR copy (sorted indices, duplicates summed, values 1)."""
-    X = sp.csr_matrix(train, dtype=np.float32, copy=True)
+    """A binary float32 CSR copy (sorted indices, duplicates summed, values 1) of a matrix, of
+    a ``Split``'s train part or of ``Interactions``."""
+    from .spectral_init import training_matrix
+
+    X = sp.csr_matrix(training_matrix(train), dtype=np.float32, copy=True)
     X.sum_duplicates()
     X.eliminate_zeros()
     X.data[:] = 1.0
@@ -165,7 +168,8 @@ def binary_matrix(train) -> sp.csr_matrix:
 
 def compute(name: str, train, dim: int = 64, seed: int = 123, params: dict | None = None,
             cache=None) -> Embeddings:
-    """Embeddings of scheme ``name`` for the binary training matrix ``train``.
+    """Embeddings of scheme ``name`` for the binary training matrix ``train`` (or a ``Split``:
+    its train part).
 
     ``cache``: None (the default cache, unless ``$LEPORID_CACHE=off``), False (none), a path or
     an ``EmbeddingCache``. A hit returns the stored arrays without calling the scheme.
