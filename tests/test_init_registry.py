@@ -273,3 +273,13 @@ def test_plot_projections(tmp_path):
     path = plot_embeddings(E, E[:30], np.arange(40), np.arange(30), tmp_path / "p.png",
                            projection="pca", title="t")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_editing_a_schemes_source_invalidates_its_cache(counting, small, tmp_path, monkeypatch):
+    import leporid.init.cache as cache
+
+    store = EmbeddingCache(tmp_path)
+    compute("counting", small, dim=2, seed=1, cache=store)
+    monkeypatch.setattr(cache, "code_fingerprint", lambda fn: "edited")
+    e = compute("counting", small, dim=2, seed=1, cache=store)
+    assert not e.cache_hit and len(counting) == 2

@@ -174,7 +174,7 @@ def compute(name: str, train, dim: int = 64, seed: int = 123, params: dict | Non
     ``cache``: None (the default cache, unless ``$LEPORID_CACHE=off``), False (none), a path or
     an ``EmbeddingCache``. A hit returns the stored arrays without calling the scheme.
     """
-    from .cache import resolve_cache, using
+    from .cache import code_fingerprint, resolve_cache, using
 
     fn = get(name)
     resolved = resolve_params(name, params, dim)
@@ -183,7 +183,7 @@ def compute(name: str, train, dim: int = 64, seed: int = 123, params: dict | Non
     t0 = time.perf_counter()
     key = None
     if store is not None and name not in _NO_CACHE:
-        key = store.embedding_key(X, name, resolved, dim, seed)
+        key = store.embedding_key(X, name, resolved, dim, seed, code_fingerprint(fn))
         hit = store.load_embedding(key)
         if hit is not None:
             u, i, info = hit

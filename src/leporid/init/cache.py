@@ -5,7 +5,7 @@ each KNN graph, so both are stored under one directory:
 
 - ``embeddings/<key>.npz`` (arrays ``user``, ``item``) + ``<key>.json`` (what the key was made
   of, and the scheme's ``info``), ``key = sha256`` of (training-matrix fingerprint, scheme,
-  every resolved parameter, dim, seed, leporid version);
+  every resolved parameter, dim, seed, leporid version, a hash of the scheme's source file);
 - ``graphs/<key>.npz`` (CSR arrays), ``key = sha256`` of (side-matrix fingerprint, side, K,
   graph options, leporid version).
 
@@ -78,10 +78,11 @@ class EmbeddingCache:
         return f"EmbeddingCache({str(self.root)!r})"
 
     # --- embeddings ---------------------------------------------------------------------------
-    def embedding_key(self, X, scheme: str, params: dict, dim: int, seed: int) -> dict:
+    def embedding_key(self, X, scheme: str, params: dict, dim: int, seed: int,
+                      code: str = "") -> dict:
         return {"kind": "embedding", "data": matrix_fingerprint(X), "scheme": scheme,
                 "params": jsonable(params), "dim": int(dim), "seed": int(seed),
-                "version": __version__}
+                "version": __version__, "code": code}
 
     def _path(self, kind: str, key: dict) -> Path:
         return self.root / kind / _digest(key)
@@ -133,6 +134,17 @@ class EmbeddingCache:
                      _npz_bytes(data=W.data, indices=W.indices, indptr=W.indptr,
                                 shape=np.asarray(W.shape, np.int64),
                                 key=np.asarray(json.dumps(jsonable(key), sort_keys=True))))
+
+
+def code_fingerprint(fn) -> str:
+    """SHA-256 (short) of the source file defining ``fn``: editing a scheme's module
+    invalidates its cached embeddings (edits of lower layers do not: clear the cache then)."""
+    import inspect
+
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(fn)).read_bytes()).hexdigest()[:16]
+    except (TypeError, OSError):
+        return ""
 
 
 def resolve_cache(cache) -> EmbeddingCache | None:
