@@ -56,7 +56,6 @@ def register(name: str, *, check: Callable[[dict, int], None] | None = None,
             raise TypeError(f"initialiser {name!r}: every parameter after seed needs a default "
                             f"(no *args/**kwargs), offending: {', '.join(bad)}")
         _REGISTRY[name] = fn
-        _LAZY.pop(name, None)
         if check is not None:
             _CHECKS[name] = check
         (_NO_CACHE.discard if cache else _NO_CACHE.add)(name)
