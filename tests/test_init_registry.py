@@ -68,6 +68,8 @@ def test_parameters_are_checked_before_any_work(counting):
         resolve_params("counting", {"scale": "big"})
     with pytest.raises(ValueError, match="counting: parameter scale must be > 0"):
         resolve_params("counting", {"scale": -1})
+    with pytest.raises(ValueError, match="scale expects float"):
+        resolve_params("counting", {"scale": float("inf")})
     with pytest.raises(ValueError, match="dim must be a positive integer"):
         resolve_params("counting", {}, dim=0)
     assert resolve_params("counting", {"scale": 3}) == {"scale": 3.0, "label": "x"}

@@ -105,7 +105,8 @@ def _coerce(name: str, key: str, value, default):
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
     elif kind is float:
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+                and np.isfinite(value):
             return float(value)
     elif isinstance(value, kind):
         return value
@@ -177,6 +178,8 @@ def compute(name: str, train, dim: int = 64, seed: int = 123, params: dict | Non
 
     fn = get(name)
     resolved = resolve_params(name, params, dim)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     X = binary_matrix(train)
     store = resolve_cache(cache)
     t0 = time.perf_counter()
