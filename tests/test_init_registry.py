@@ -197,7 +197,7 @@ def test_embed_param_writes_today_format_and_loads_back(tmp_path, capsys):
     assert json.loads((out / "metadata.json").read_text())["cache"] == "hit"
     split = load_split(build_parser().parse_args(["embed"]))
     e = load_embeddings(out, split)
-    assert e.user.shape == (split.n_users, 6) and e.scheme == "node2vec"
+    assert e.user.shape == (split.n_users, 6) and e.scheme == "node2vec" and e.params["q"] == 0.5
     np.testing.assert_array_equal(e.user, np.load(out / "user_embeddings.npy"))
     assert main(argv[:-2] + ["--no-cache"]) == 0
     assert json.loads((out / "metadata.json").read_text())["cache"] == "miss"

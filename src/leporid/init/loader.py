@@ -90,5 +90,5 @@ def load_embeddings(path, split=None):
                          f"dimension {arrays['item'].shape[1]}")
     cfg = meta.get("config", {})
     return Embeddings(arrays["user"], arrays["item"], cfg.get("method", "unknown"),
-                      cfg.get("params", {}), arrays["user"].shape[1], meta.get("seed"),
+                      meta.get("params", {}), arrays["user"].shape[1], meta.get("seed"),
                       info=meta)
