@@ -83,7 +83,7 @@ def test_lazy_entry_resolves_on_first_use(monkeypatch):
     assert "bpr" in init.available() and "bpr" not in init._REGISTRY
     from leporid.models.bpr import bpr_initializer
     assert init.get("bpr") is bpr_initializer and "bpr" in init._REGISTRY
-    assert parameters("bpr")["reg"] == 0.1 and parameters("bpr")["lr"] == 0.25
+    assert parameters("bpr")["reg"] == 0.1 and parameters("bpr")["lr"] == 0.01
 
 
 # --- cache -------------------------------------------------------------------------------------
@@ -172,9 +172,7 @@ def test_embed_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path,
     import leporid.data
 
     monkeypatch.setattr(leporid.data, "load", lambda *a, **k: pytest.fail("loaded data"))
-    with pytest.raises(SystemExit) as exc:
-        main(["embed", *argv, "--out", str(tmp_path)])
-    assert exc.value.code == 2
+    assert main(["embed", *argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
@@ -285,3 +283,23 @@ def test_editing_a_schemes_source_invalidates_its_cache(counting, small, tmp_pat
     monkeypatch.setattr(cache, "code_fingerprint", lambda fn: "edited")
     e = compute("counting", small, dim=2, seed=1, cache=store)
     assert not e.cache_hit and len(counting) == 2
+
+
+def test_train_from_an_embedding_directory(tmp_path, capsys):
+    emb = tmp_path / "svd"
+    assert main(["embed", "--method", "svd", "--dim", "8", "--out", str(emb)]) == 0
+    out = tmp_path / "res"
+    assert main(["train", "--model", "bpr", "--init-file", str(emb), "--epochs", "1",
+                 "--out", str(out)]) == 0
+    assert "initial embeddings from" in capsys.readouterr().out
+    assert list(out.glob("train_*_bpr_file.json"))
+    capsys.readouterr()
+    for argv, message in ((["--dim", "16"], "dimension 8"),
+                          (["--init", "leporid"], "replaces --init"),
+                          (["--init-file", str(tmp_path / "none")], "no such directory"),
+                          (["--init", "node2vec", "--init-param", "q=0"], "q must be > 0")):
+        base = ["train", "--model", "bpr", "--epochs", "1", "--out", str(out)]
+        if "--init-file" not in argv and "node2vec" not in argv:
+            base += ["--init-file", str(emb)]
+        assert main(base + argv) == 2
+        assert message in capsys.readouterr().err

@@ -169,15 +169,13 @@ def test_graphbert_intimacy_context_is_the_top_ppr_nodes():
 
 # --- BPR ---------------------------------------------------------------------------------------
 def test_bpr_init_is_the_trained_bprmf(small):
-    from types import SimpleNamespace
-
     from leporid.models.bpr import BPRMF
 
     e = compute("bpr", small, dim=8, seed=3, params={"epochs": 2}, cache=False)
-    data = SimpleNamespace(train=small, n_users=small.shape[0], n_items=small.shape[1])
-    ref = BPRMF(factors=8, lr=0.25, reg=0.1, epochs=2, optimizer="sgd", seed=3).fit(data)
+    ref = BPRMF(dim=8, lr=0.01, reg=0.1, epochs=2, seed=3).fit(small)
     np.testing.assert_array_equal(e.user, ref.user_embeddings_)
     np.testing.assert_array_equal(e.item, ref.item_embeddings_)
+    assert len(e.info["loss"]) == 2
 
 
 # --- every registered scheme -------------------------------------------------------------------

@@ -4,13 +4,12 @@ NetMF, node2vec, Graph-Bert, BPR, random, or a user's own) written as .npy with 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from .common import add_dataset_args, add_seed_arg, column_options
+from .common import UsageError, add_dataset_args, add_seed_arg, column_options
 
 
 def register(sub) -> None:
@@ -61,10 +60,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def fail(message: str):
-    """A one-line user error, exit status 2."""
-    print(f"leporid embed: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+def fail(message) -> None:
+    """A one-line user error, exit status 2 (``UsageError``, reported by ``leporid.cli.main``)."""
+    raise UsageError(str(message)) from None
 
 
 def list_schemes() -> str:
