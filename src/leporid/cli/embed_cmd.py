@@ -1,4 +1,5 @@
-"""``leporid embed``: LEPORID / LE user and item embeddings written as .npy with metadata."""
+"""``leporid embed``: user and item embeddings of any registered initialiser (LEPORID, LE, SVD,
+NetMF, node2vec, Graph-Bert, BPR, random, or a user's own) written as .npy with metadata."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import (add_dataset_args, add_seed_arg, check_output_dir, column_options,
-                     dataset_stem, float_option, int_option)
+from .common import (UsageError, add_dataset_args, add_seed_arg, check_output_dir,
+                     column_options, dataset_stem, float_option, int_option)
 
 #: ``--format authors`` makes row i = id i: the largest id may exceed the number of distinct
 #: ids by at most this factor (plus ``AUTHORS_SLACK``) before the rows, mostly empty, are refused
@@ -18,33 +19,97 @@ AUTHORS_GAP_FACTOR, AUTHORS_SLACK = 2, 10_000
 
 
 def register(sub) -> None:
+    from .evaluate_cmd import parse_param
+
     p = sub.add_parser(
-        "embed", help="compute LEPORID / LE user and item embeddings",
-        description="Compute LEPORID (or LE) embeddings. With --dataset the data is "
+        "embed", help="compute user and item embeddings (LEPORID, LE, SVD, NetMF, node2vec, ...)",
+        description="Compute user and item embeddings with any registered initialiser "
+                    "(`--list` shows them with their parameters). With --dataset the data is "
                     "de-duplicated, k-core filtered and split, and the TRAIN part is embedded. "
                     "With --input FILE the file is embedded as it is (no filtering or "
                     "splitting); with --format authors its integer ids are used as given, so "
-                    "row i of the output is id i of the file.",
+                    "row i of the output is id i of the file. Results are cached on disk "
+                    "($LEPORID_CACHE, default ~/.cache/leporid).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_dataset_args(p)
     p.add_argument("--input", default=None, metavar="FILE",
                    help="embed this interaction file as it is (overrides --dataset)")
-    p.add_argument("--method", choices=["leporid", "le"], default="leporid")
-    p.add_argument("--neighbors", type=int_option(1), default=1000,
-                   help="K of the Jaccard KNN graphs (>= 1)")
+    p.add_argument("--method", default="leporid",
+                   help="initialiser name (see --list)")
+    p.add_argument("--param", action="append", default=[], type=parse_param,
+                   metavar="KEY=VALUE", help="initialiser parameter (repeatable; see --list)")
+    p.add_argument("--list", action="store_true",
+                   help="list the initialisers, their parameters and defaults, and exit")
+    p.add_argument("--neighbors", type=int_option(1), default=None,
+                   help="K of the Jaccard KNN graphs (= --param n_neighbors=K; default 1000)")
     p.add_argument("--alpha", type=float_option(0, 1), default=None,
-                   help="LEPORID regularisation α in [0, 1] (default 0.5; LE is α=0)")
-    p.add_argument("--dim", type=int_option(1), default=64,
-                   help="embedding dimension 𝒟 (>= 1, at most the number of users and of items)")
-    p.add_argument("--laplacian", choices=["sym", "rw", "unnorm"], default="sym")
+                   help="LEPORID regularisation α (= --param alpha=A; default 0.5; LE is α=0)")
+    p.add_argument("--dim", type=int_option(1), default=64, help="embedding dimension 𝒟")
+    p.add_argument("--laplacian", choices=["sym", "rw", "unnorm"], default=None,
+                   help="LE/LEPORID Laplacian (= --param laplacian=...; default sym)")
     p.add_argument("--raw", action="store_true",
-                   help="write the unit eigenvectors (ascending eigenvalue order) instead of "
-                        "z-scored columns")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (GPU when present)")
+                   help="LE/LEPORID: write the unit eigenvectors (ascending eigenvalue order) "
+                        "instead of z-scored columns (= --param output=raw)")
+    p.add_argument("--device", default="auto",
+                   help="cpu, cuda or auto (GPU when present), for initialisers with a device")
     add_seed_arg(p)
     p.add_argument("--out", default=None,
                    help="output directory (default results/embeddings/DATASET_METHOD)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the embedding / KNN-graph cache")
+    p.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="cache directory (default $LEPORID_CACHE, else ~/.cache/leporid)")
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="also draw a 2-D projection of the embeddings coloured by interaction "
+                        "count")
+    p.add_argument("--projection", choices=["pca", "tsne"], default="pca",
+                   help="projection used by --plot")
     p.set_defaults(func=run)
+
+
+def fail(message) -> None:
+    """A one-line user error, exit status 2 (``UsageError``, reported by ``leporid.cli.main``)."""
+    raise UsageError(str(message)) from None
+
+
+def list_schemes() -> str:
+    """``--list``: every initialiser, its description, parameters and defaults."""
+    from ..init import available, describe, parameters
+
+    lines = []
+    for name in available():
+        params = parameters(name)
+        lines.append(f"{name:10s} {describe(name)}")
+        lines.append(" " * 11 + (", ".join(f"{k}={v!r}" for k, v in params.items())
+                                 or "(no parameters)"))
+    return "\n".join(lines)
+
+
+def scheme_params(args) -> dict:
+    """``--param`` pairs plus the shortcut options, validated against the scheme."""
+    from ..init import parameters, resolve_params
+
+    try:
+        known = parameters(args.method)
+    except ValueError as exc:
+        fail(f"--method: {exc}")
+    params = dict(args.param)
+    shortcuts = {"n_neighbors": args.neighbors, "alpha": args.alpha,
+                 "laplacian": args.laplacian, "output": "raw" if args.raw else None}
+    for key, value in shortcuts.items():
+        if value is None:
+            continue
+        if key not in known:
+            opt = {"n_neighbors": "--neighbors", "output": "--raw"}.get(key, f"--{key}")
+            fail(f"{opt} does not apply to {args.method} (no parameter {key})")
+        params.setdefault(key, value)
+    if "device" in known:
+        params.setdefault("device", args.device)
+    try:
+        return resolve_params(args.method, params, args.dim)
+    except ValueError as exc:
+        fail(exc)
+
 
 
 def identity_matrix(inter) -> sp.csr_matrix:
@@ -73,17 +138,21 @@ def identity_matrix(inter) -> sp.csr_matrix:
 
 
 def run(args) -> int:
-    from ..data import load
-    from ..init.spectral_init import LaplacianEigenmaps, LeporidEmbedding
-    from ..results import atomic_save_npy, provenance, write_json
-
-    if args.method == "le" and args.alpha not in (None, 0.0):
-        raise ValueError("--alpha: LE is α = 0; use --method leporid to set --alpha")
-    alpha = 0.0 if args.method == "le" else (0.5 if args.alpha is None else args.alpha)
+    if args.list:
+        print(list_schemes())
+        return 0
+    params = scheme_params(args)  # every user error before any work
+    if args.plot and not args.plot.lower().endswith(".png"):
+        fail(f"--plot expects a .png file name, got {args.plot!r}")
     out = Path(args.out) if args.out else (
         Path("results/embeddings") /
         f"{dataset_stem(args.dataset if args.input is None else args.input)}_{args.method}")
     check_output_dir(out)
+    from ..data import load
+    from ..init import compute
+    from ..init.loader import save_embeddings
+    from ..results import provenance
+
     t0 = time.perf_counter()
     if args.input is not None:
         inter = load(args.input, args.format, **column_options(args))
@@ -103,34 +172,37 @@ def run(args) -> int:
                   "min_count": args.min_count, "protocol": split.protocol, "prepared": True,
                   "part": "train"}
     t_load = time.perf_counter() - t0
-    cls = LaplacianEigenmaps if args.method == "le" else LeporidEmbedding
-    est = cls(n_components=args.dim, n_neighbors=args.neighbors, alpha=alpha,
-              laplacian=args.laplacian, output="raw" if args.raw else "zscore",
-              device=args.device, seed=args.seed, progress=True).fit(X)
-    atomic_save_npy(out / "user_embeddings.npy", est.user_embeddings_)
-    atomic_save_npy(out / "item_embeddings.npy", est.item_embeddings_)
-    for side, ids in (("user", user_ids), ("item", item_ids)):
-        ids = np.asarray(ids)  # string ids are saved as unicode, never as pickled objects
-        atomic_save_npy(out / f"{side}_ids.npy", ids.astype(str) if ids.dtype == object else ids)
-    meta = provenance({"method": args.method, **est.get_params(), **source}, args.seed,
+    cache = False if args.no_cache else args.cache_dir
+    try:
+        emb = compute(args.method, X, args.dim, args.seed, params, cache=cache)
+    except ValueError as exc:  # a value only the data can refute (e.g. dim > nodes)
+        fail(exc)
+    info = dict(emb.info)
+    timings = {"load": t_load, "compute": emb.seconds, **info.pop("timings_s", {})}
+    meta = provenance({"method": args.method, **params, "dim": args.dim, **source}, args.seed,
                       fingerprint)
-    meta.update({"shape": {"users": list(est.user_embeddings_.shape),
-                           "items": list(est.item_embeddings_.shape)},
-                 "timings_s": {"load": t_load, **est.timings_},
-                 "user_eigenvalues": est.user_eigenvalues_, "item_eigenvalues": est.item_eigenvalues_,
-                 "user_residuals": est.user_residuals_, "item_residuals": est.item_residuals_,
-                 "graphs": est.info_})
-    write_json(out / "metadata.json", meta)
+    meta.update({"params": params, "cache": "hit" if emb.cache_hit else "miss",
+                 "shape": {"users": list(emb.user.shape), "items": list(emb.item.shape)},
+                 "timings_s": timings, **info})
+    out = save_embeddings(out, emb.user, emb.item, user_ids, item_ids, meta)
+    shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "device")
     print(f"{args.method}: {X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions, "
-          f"K={args.neighbors}, alpha={alpha}, dim={args.dim}, {args.laplacian} Laplacian")
+          f"dim={args.dim}, seed={args.seed}{', ' + shown if shown else ''}")
+    print(f"  {emb.seconds:.2f}s" + (" (from the cache)" if emb.cache_hit else ""))
     for side in ("user", "item"):
-        lam = getattr(est, f"{side}_eigenvalues_")
-        res = getattr(est, f"{side}_residuals_")
-        info = est.info_[side]
-        print(f"  {side}s: graph {est.timings_[f'{side}_graph']:.2f}s ({info['edges']} edges, "
-              f"{info['isolated']} isolated), eigen {est.timings_[f'{side}_eigen']:.2f}s "
-              f"({info['eigen_solver']}); eigenvalues {lam[0]:.4g}..{lam[-1]:.4g}; "
-              f"max relative residual {res.max():.1e}")
+        if f"{side}_eigenvalues" in info:
+            lam, res = np.asarray(info[f"{side}_eigenvalues"]), info[f"{side}_residuals"]
+            g = info["graphs"][side]
+            print(f"  {side}s: {g['edges']} edges, {g['isolated']} isolated, "
+                  f"{g.get('eigen_solver')}; eigenvalues {lam[0]:.4g}..{lam[-1]:.4g}; "
+                  f"max relative residual {max(res):.1e}")
     print(f"wrote {out}/user_embeddings.npy, item_embeddings.npy, user_ids.npy, item_ids.npy, "
           f"metadata.json")
+    if args.plot:
+        from ..init.plot import plot_embeddings
+
+        counts = (np.diff(X.tocsr().indptr), np.diff(X.tocsc().indptr))
+        plot_embeddings(emb.user, emb.item, *counts, args.plot, projection=args.projection,
+                        title=f"{args.method} (dim {args.dim})", seed=args.seed)
+        print(f"wrote {args.plot}")
     return 0

@@ -51,6 +51,9 @@ def register(sub) -> None:
                         "(see `leporid embed`; default random)")
     p.add_argument("--init-param", action="append", default=[], metavar="KEY=VALUE",
                    help="initialiser option, e.g. n_neighbors=1000 or alpha=0.7 (repeatable)")
+    p.add_argument("--init-file", default=None, metavar="DIR",
+                   help="start from the embeddings `leporid embed` wrote to DIR (rows matched "
+                        "to this split by id; replaces --init)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="model parameter, e.g. reg=1e-3 (repeatable; see the model's docstring)")
     p.add_argument("--freeze-embeddings", action="store_true",
@@ -172,13 +175,18 @@ def model_params(args, cls) -> dict:
 def validate(args):
     """Everything checkable before loading data: model, options, initialiser. Returns the
     model class and its parameters."""
-    from ..init import available
+    from ..init import available, resolve_params
     from ..models import model_class, neural_models
 
     if args.model not in neural_models():
         raise UsageError(f"--model {args.model!r}: choose from {', '.join(neural_models())}")
     if args.init not in available():
         raise UsageError(f"--init {args.init!r}: choose from {', '.join(available())}")
+    if args.init_file is not None:
+        if args.init != "random" or args.init_param:
+            raise UsageError("--init-file replaces --init and --init-param; give one of them")
+        if not Path(args.init_file).is_dir():
+            raise UsageError(f"--init-file {args.init_file}: no such directory")
     if args.metric is not None:
         check_metric(args.metric)
     if args.tune and args.trials < 1:
@@ -189,7 +197,26 @@ def validate(args):
         cls(**params)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
+    try:  # the initialiser's parameters too, before any data is read
+        resolve_params(args.init, params.get("init_params"), params.get("dim", 64))
+    except ValueError as exc:
+        raise UsageError(f"--init-param: {exc}") from None
     return cls, params
+
+
+def with_init_file(path, params: dict, split) -> dict:
+    """``params`` with the embeddings of ``leporid embed``'s directory ``path`` as ``init``."""
+    from ..init import load_embeddings
+
+    try:
+        emb = load_embeddings(path, split)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"--init-file: {exc}") from None
+    if params.get("dim", emb.dim) != emb.dim:
+        raise UsageError(f"--init-file: the embeddings have dimension {emb.dim}, --dim asks "
+                         f"for {params['dim']}")
+    print(f"initial embeddings from {path} ({emb.scheme}, dim {emb.dim})", flush=True)
+    return {**params, "dim": emb.dim, "init": (emb.user, emb.item), "init_params": {}}
 
 
 def run(args) -> int:
@@ -202,7 +229,10 @@ def run(args) -> int:
     split = load_split(args)
     print(f"{args.dataset}: {split.n_users} users, {split.n_items} items, "
           f"{split.train.nnz} training interactions", flush=True)
-    stem = Path(args.out) / f"train_{_stem(args.dataset)}_{args.model}_{args.init}"
+    if args.init_file is not None:
+        params = with_init_file(args.init_file, params, split)
+    init_name = "file" if args.init_file is not None else args.init
+    stem = Path(args.out) / f"train_{_stem(args.dataset)}_{args.model}_{init_name}"
     tty = sys.stderr.isatty()
     t0 = time.perf_counter()
     tuning = None

@@ -21,7 +21,8 @@ from ..data.validation import check_choice, check_matrix, check_number
 from ..graph import jaccard_knn_graph
 from ..graph.jaccard import resolve_device
 from ..spectral import smallest_eigenpairs, zscore
-from . import register
+from . import positive, register
+from .cache import knn_graph
 
 
 LAPLACIANS = ("sym", "rw", "unnorm")
@@ -98,8 +99,8 @@ class LaplacianEigenmaps(BaseEstimator):
             if dense_fits(X.shape[0], X.shape[1], device):
                 return self._side_dense_torch(X, name, device)
         t0 = time.perf_counter()
-        W = jaccard_knn_graph(X, self.n_neighbors, device=device, progress=self.progress,
-                              desc=f"{name} graph")
+        W = knn_graph(X, self.n_neighbors, name, device=device, progress=self.progress,
+                      desc=f"{name} graph")  # through the KNN-graph cache when one is active
         t1 = time.perf_counter()
         res = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
                                   tol=self.tol, seed=self.seed, device=device)
@@ -175,16 +176,33 @@ class LeporidEmbedding(LaplacianEigenmaps):
 
 def _spectral_init(cls, train, dim, seed, **params):
     est = cls(n_components=dim, seed=seed, **params).fit(train)
-    return est.user_embeddings_, est.item_embeddings_
+    info = {"timings_s": est.timings_, "graphs": est.info_,
+            **{f"{side}_{what}": getattr(est, f"{side}_{what}_")
+               for side in ("user", "item") for what in ("eigenvalues", "residuals")}}
+    return est.user_embeddings_, est.item_embeddings_, info
 
 
-@register("le")
-def le_init(train, dim=64, seed=123, **params):
-    """Laplacian Eigenmaps (α = 0), z-scored columns unless ``output="raw"``."""
-    return _spectral_init(LaplacianEigenmaps, train, dim, seed, **params)
+def _check_spectral(params, dim):
+    positive("n_neighbors", "tol")(params, dim)
+    if params["laplacian"] not in ("sym", "rw", "unnorm"):
+        raise ValueError(f"laplacian must be sym, rw or unnorm, got {params['laplacian']!r}")
+    if params["output"] not in ("zscore", "raw"):
+        raise ValueError(f"output must be 'zscore' or 'raw', got {params['output']!r}")
+    if not 0.0 <= params.get("alpha", 0.0) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {params['alpha']}")
 
 
-@register("leporid")
-def leporid_init(train, dim=64, seed=123, **params):
-    """LEPORID (α = 0.5 unless given), z-scored columns unless ``output="raw"``."""
-    return _spectral_init(LeporidEmbedding, train, dim, seed, **params)
+@register("le", check=_check_spectral)
+def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="zscore",
+            device="cpu", tol=1e-6):
+    """Laplacian Eigenmaps (α = 0) of the Jaccard KNN graphs, z-scored columns unless raw."""
+    return _spectral_init(LaplacianEigenmaps, train, dim, seed, n_neighbors=n_neighbors,
+                          laplacian=laplacian, output=output, device=device, tol=tol)
+
+
+@register("leporid", check=_check_spectral)
+def leporid_init(train, dim=64, seed=123, n_neighbors=1000, alpha=0.5, laplacian="sym",
+                 output="zscore", device="cpu", tol=1e-6):
+    """LEPORID (popularity-regularised LE, α = 0.5) of the Jaccard KNN graphs."""
+    return _spectral_init(LeporidEmbedding, train, dim, seed, n_neighbors=n_neighbors,
+                          alpha=alpha, laplacian=laplacian, output=output, device=device, tol=tol)

@@ -1,0 +1,194 @@
+"""On-disk cache of computed embeddings and Jaccard KNN graphs.
+
+Table 3 reuses each initialisation across models and seeds, and an α sweep (Figure 4) reuses
+each KNN graph, so both are stored under one directory:
+
+- ``embeddings/<key>.npz`` (arrays ``user``, ``item``) + ``<key>.json`` (what the key was made
+  of, and the scheme's ``info``), ``key = sha256`` of (training-matrix fingerprint, scheme,
+  every resolved parameter, dim, seed, leporid version, a hash of the scheme's source file);
+- ``graphs/<key>.npz`` (CSR arrays), ``key = sha256`` of (side-matrix fingerprint, side, K,
+  graph options, leporid version).
+
+The fingerprint is a SHA-256 of the binary matrix's shape and sparsity pattern, so any change
+of data, filter or split is a different key. Location: ``$LEPORID_CACHE``, else
+``~/.cache/leporid``; ``LEPORID_CACHE=off`` disables it. Files are written atomically (temporary
+file + rename) and read with ``allow_pickle=False``; an unreadable entry counts as a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from contextvars import ContextVar
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import __version__
+from ..results import atomic_write, jsonable
+
+ENV = "LEPORID_CACHE"
+_OFF = ("", "0", "off", "none", "false", "no")
+_ACTIVE: ContextVar["EmbeddingCache | None"] = ContextVar("leporid_cache", default=None)
+
+
+def default_dir() -> Path | None:
+    """``$LEPORID_CACHE`` (None when it says off), else ``~/.cache/leporid``."""
+    env = os.environ.get(ENV)
+    if env is None:
+        return Path.home() / ".cache" / "leporid"
+    return None if env.strip().lower() in _OFF else Path(env).expanduser()
+
+
+def matrix_fingerprint(X: sp.csr_matrix) -> str:
+    """SHA-256 of the shape and sparsity pattern of a canonical (sorted, binary) CSR matrix."""
+    X = sp.csr_matrix(X)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    h = hashlib.sha256(np.asarray(X.shape, np.int64).tobytes())
+    h.update(np.asarray(X.indptr, np.int64).tobytes())
+    h.update(np.asarray(X.indices, np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _digest(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(jsonable(obj), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+class EmbeddingCache:
+    """A cache directory; counts ``hits`` and ``misses`` (embeddings and graphs together)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    def __repr__(self) -> str:
+        return f"EmbeddingCache({str(self.root)!r})"
+
+    # --- embeddings ---------------------------------------------------------------------------
+    def embedding_key(self, X, scheme: str, params: dict, dim: int, seed: int,
+                      code: str = "") -> dict:
+        return {"kind": "embedding", "data": matrix_fingerprint(X), "scheme": scheme,
+                "params": jsonable(params), "dim": int(dim), "seed": int(seed),
+                "version": __version__, "code": code}
+
+    def _path(self, kind: str, key: dict) -> Path:
+        return self.root / kind / _digest(key)
+
+    def load_embedding(self, key: dict):
+        """``(user, item, info)`` stored under ``key``, or None."""
+        base = self._path("embeddings", key)
+        try:
+            meta = json.loads(base.with_suffix(".json").read_text())
+            with np.load(base.with_suffix(".npz"), allow_pickle=False) as z:
+                u, i = z["user"], z["item"]
+        except (OSError, ValueError, KeyError):
+            self.misses += 1
+            return None
+        if meta.get("key") != jsonable(key):  # a digest collision or a foreign file
+            self.misses += 1
+            return None
+        self.hits += 1
+        return u, i, meta.get("info", {})
+
+    def save_embedding(self, key: dict, user: np.ndarray, item: np.ndarray, info: dict) -> None:
+        base = self._path("embeddings", key)
+        atomic_write(base.with_suffix(".npz"), _npz_bytes(user=user, item=item))
+        atomic_write(base.with_suffix(".json"),
+                     json.dumps(jsonable({"key": key, "info": info}), indent=1))
+
+    # --- KNN graphs ---------------------------------------------------------------------------
+    def graph_key(self, X, side: str, k: int, options: dict) -> dict:
+        return {"kind": "graph", "data": matrix_fingerprint(X), "side": side, "k": int(k),
+                "options": jsonable(options), "version": __version__}
+
+    def load_graph(self, key: dict) -> sp.csr_matrix | None:
+        path = self._path("graphs", key).with_suffix(".npz")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if json.loads(str(z["key"])) != jsonable(key):
+                    raise ValueError("key mismatch")
+                W = sp.csr_matrix((z["data"], z["indices"], z["indptr"]),
+                                  shape=tuple(z["shape"]))
+        except (OSError, ValueError, KeyError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return W
+
+    def save_graph(self, key: dict, W: sp.csr_matrix) -> None:
+        W = sp.csr_matrix(W)
+        atomic_write(self._path("graphs", key).with_suffix(".npz"),
+                     _npz_bytes(data=W.data, indices=W.indices, indptr=W.indptr,
+                                shape=np.asarray(W.shape, np.int64),
+                                key=np.asarray(json.dumps(jsonable(key), sort_keys=True))))
+
+
+def code_fingerprint(fn) -> str:
+    """SHA-256 (short) of the source file defining ``fn``: editing a scheme's module
+    invalidates its cached embeddings (edits of lower layers do not: clear the cache then)."""
+    import inspect
+
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(fn)).read_bytes()).hexdigest()[:16]
+    except (TypeError, OSError):
+        return ""
+
+
+def resolve_cache(cache) -> EmbeddingCache | None:
+    """None -> the default cache (or none when disabled); False -> none; a path -> that."""
+    if cache is False:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    if cache is None or cache is True:
+        root = default_dir()
+        return None if root is None else EmbeddingCache(root)
+    return EmbeddingCache(cache)
+
+
+def active() -> EmbeddingCache | None:
+    """The cache of the ``compute`` call in progress (None outside one, or when disabled)."""
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def using(store: EmbeddingCache | None):
+    token = _ACTIVE.set(store)
+    try:
+        yield store
+    finally:
+        _ACTIVE.reset(token)
+
+
+def knn_graph(X: sp.csr_matrix, k: int, side: str, **options) -> sp.csr_matrix:
+    """``leporid.graph.jaccard_knn_graph(X, k, **options)`` through the active cache.
+
+    ``options`` that do not change the graph (``progress``, ``desc``) are left out of the key.
+    """
+    from ..graph import jaccard_knn_graph
+
+    store = active()
+    key = None
+    if store is not None:
+        key = store.graph_key(X, side, k, {o: v for o, v in options.items()
+                                           if o not in ("progress", "desc", "device")})
+        W = store.load_graph(key)
+        if W is not None:
+            return W
+    W = jaccard_knn_graph(X, k, **options)
+    if key is not None:
+        store.save_graph(key, W)
+    return W
