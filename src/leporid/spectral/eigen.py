@@ -19,8 +19,6 @@ within a repeated eigenvalue the basis is whatever the solver returns). ``residu
 from __future__ import annotations
 
 import time
-import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -30,18 +28,9 @@ from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
 from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
+from .result import EigenResult, check_residuals, finish_eigenpairs
 
 DENSE_MAX_N = 2000
-
-
-@dataclass
-class EigenResult:
-    """``vectors`` (n × k, unit columns), ascending ``eigenvalues``, relative ``residuals``."""
-
-    vectors: np.ndarray
-    eigenvalues: np.ndarray
-    residuals: np.ndarray
-    info: dict = field(default_factory=dict)
 
 
 @njit(cache=True, nogil=True)
@@ -160,13 +149,6 @@ def _operator_terms(W, alpha, kind):
     return inv_sqrt(dreg), np.zeros(n), 1.0, dreg
 
 
-def _sign_fix(V: np.ndarray) -> np.ndarray:
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
-
-
 @njit(parallel=True, cache=True, nogil=True)
 def _spmm(indptr, indices, data, X, Y):
     """Y = W X for a CSR ``W`` (float32 data) and a dense float64 block ``X``."""
@@ -267,31 +249,3 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     res = laplacian_residuals(W, alpha, kind, V, lam)
     check_residuals(res, max_residual, info)
     return EigenResult(V, lam, res, info)
-
-
-def finish_eigenpairs(theta, Q, shift, s, kind, isolated):
-    """Solver output (θ descending, vectors of A) -> (vectors, λ ascending) of the Laplacian:
-    the rw transform, the isolated-node rule made exact, and the sign rule."""
-    lam = np.asarray(shift - np.asarray(theta), dtype=np.float64)
-    V = np.array(Q, dtype=np.float64)
-    if kind == "rw":
-        V = s[:, None] * V
-        nrm = np.linalg.norm(V, axis=0)
-        V = V / np.where(nrm > 0, nrm, 1.0)
-    if kind != "unnorm":
-        V[np.ix_(isolated, np.abs(lam - 1.0) > 1e-6)] = 0.0
-    return _sign_fix(V), lam
-
-
-def check_residuals(res, max_residual, info) -> None:
-    info["max_residual"] = float(res.max())
-    if res.max() > max_residual:
-        warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
-                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning)
-
-
-def zscore(V: np.ndarray) -> np.ndarray:
-    """Column-wise (x - mean) / std as the authors do; a constant column becomes all zeros."""
-    mu = V.mean(axis=0)
-    sd = V.std(axis=0)
-    return (V - mu) / np.where(sd > 0, sd, 1.0)

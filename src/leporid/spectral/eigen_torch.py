@@ -14,6 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .laplacian import KINDS
+from .result import EigenResult, check_residuals, finish_eigenpairs
+
 
 def _to_torch_csr(W, device, dtype):
     W = sp.csr_matrix(W)
@@ -86,9 +89,6 @@ def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 
     Residuals are recomputed afterwards from ``Wt`` in float64, as on the CPU path.
     """
     import time
-
-    from .eigen import EigenResult, check_residuals, finish_eigenpairs
-    from .laplacian import KINDS
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
