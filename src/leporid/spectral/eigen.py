@@ -27,6 +27,7 @@ import scipy.sparse.linalg as sla
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
+from ..graph.compile import warm_up
 from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
 from .result import EigenResult, check_residuals, finish_eigenpairs
 
@@ -117,8 +118,7 @@ def _faster_kernel(args, repeats: int = 3):
 def _symmetric_operator(W, s, a):
     """``x -> diag(s) W diag(s) x + a ⊙ x`` for a symmetric CSR ``W``, half stored."""
     n = W.shape[0]
-    uptr, uidx, udat, n_lower, sum_up, sum_low = _upper_triangle(
-        W.indptr.astype(np.int64), W.indices, W.data)
+    uptr, uidx, udat, n_lower, sum_up, sum_low = _upper_triangle(*_csr_arrays(W))
     if n_lower != len(uidx) or abs(sum_up - sum_low) > 1e-6 * max(1.0, abs(sum_up)):
         raise ValueError("graph is not symmetric (its upper and lower triangles differ)")
     if n <= np.iinfo(np.uint16).max:
@@ -138,6 +138,30 @@ def _symmetric_operator(W, s, a):
         return y
 
     return matvec
+
+
+def _csr_arrays(W):
+    """(indptr int64, indices int32, data float32) of a CSR graph: fixed types, so each kernel
+    has one compiled specialisation (see ``warm_up_kernels``)."""
+    return (W.indptr.astype(np.int64, copy=False), W.indices.astype(np.int32, copy=False),
+            W.data.astype(np.float32, copy=False))
+
+
+def warm_up_kernels(quiet: bool = False) -> float:
+    """Load (or, on first use, compile) the eigensolver kernels; seconds spent compiling."""
+    arrays = _csr_arrays(sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], np.float32)))
+    kernels = (_sym_matvec, _sym_matvec_serial)
+
+    def run():
+        uptr, uidx, udat = _upper_triangle(*arrays)[:3]
+        _spmm(*arrays, np.ones((3, 2)), np.zeros((3, 2)))
+        vec = np.ones(3)
+        for idx in (uidx.astype(np.uint16), uidx):  # both index widths the product uses
+            for kernel in kernels:
+                kernel(np.array([0, 3], np.int64), uptr, idx, udat, vec, vec, vec, np.empty(3),
+                       np.empty((1, 3)))
+
+    return warm_up(run, (_upper_triangle, _spmm, *kernels), "eigensolver", quiet=quiet)
 
 
 def _operator_terms(W, alpha, kind):
@@ -166,7 +190,7 @@ def spmm(W: sp.csr_matrix, X: np.ndarray) -> np.ndarray:
     squeeze = X.ndim == 1
     X2 = X[:, None] if squeeze else X
     Y = np.zeros((W.shape[0], X2.shape[1]))
-    _spmm(W.indptr, W.indices, W.data, X2, Y)
+    _spmm(*_csr_arrays(W), X2, Y)
     return Y[:, 0] if squeeze else Y
 
 
