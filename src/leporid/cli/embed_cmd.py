@@ -34,9 +34,39 @@ def register(sub) -> None:
                    help="write the unit eigenvectors (ascending eigenvalue order) instead of "
                         "z-scored columns")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (GPU when present)")
+    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="SPEC",
+                   help="build the graphs on Dask: local:N (a local cluster of N worker "
+                        "processes) or tcp://HOST:PORT (a running scheduler); needs "
+                        "leporid[dist]")
+    p.add_argument("--approximate", nargs="?", const="", default=None, type=_approximate,
+                   metavar="KEY=INT,...",
+                   help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
+                        "large inputs; optional bands=, window=, candidates=, refine=, fan=, "
+                        "sample= (rows for the printed recall check, 0 = none), compare=1 "
+                        "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
     p.add_argument("--out", default="results/embeddings", help="output directory")
     p.set_defaults(func=run)
+
+
+def _scheduler(spec: str) -> str:
+    from ..graph.distributed import parse_scheduler
+
+    try:
+        parse_scheduler(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--scheduler {spec!r}: ")) from None
+    return spec
+
+
+def _approximate(spec: str) -> dict:
+    from ..graph.approximate import parse_approximate
+
+    try:
+        return parse_approximate(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--approximate {spec!r}: "))\
+            from None
 
 
 def identity_matrix(inter) -> sp.csr_matrix:
@@ -65,6 +95,12 @@ def run(args) -> int:
     if args.method == "le" and args.alpha not in (None, 0.0):
         raise SystemExit("leporid embed: error: LE is α = 0; use --method leporid to set --alpha")
     alpha = 0.0 if args.method == "le" else (0.5 if args.alpha is None else args.alpha)
+    if args.scheduler:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise SystemExit('leporid embed: error: --scheduler needs Dask: '
+                             'pip install "leporid[dist]"')
     t0 = time.perf_counter()
     if args.input:
         inter = load(args.input, args.format, **column_options(args))
@@ -86,7 +122,9 @@ def run(args) -> int:
     cls = LaplacianEigenmaps if args.method == "le" else LeporidEmbedding
     est = cls(n_components=args.dim, n_neighbors=args.neighbors, alpha=alpha,
               laplacian=args.laplacian, output="raw" if args.raw else "zscore",
-              device=args.device, seed=args.seed, progress=True).fit(X)
+              device=args.device, seed=args.seed, progress=True,
+              approximate=False if args.approximate is None else args.approximate,
+              scheduler=args.scheduler).fit(X)
     out = Path(args.out)
     atomic_save_npy(out / "user_embeddings.npy", est.user_embeddings_)
     atomic_save_npy(out / "item_embeddings.npy", est.item_embeddings_)
@@ -112,6 +150,24 @@ def run(args) -> int:
               f"{info['isolated']} isolated), eigen {est.timings_[f'{side}_eigen']:.2f}s "
               f"({info['eigen_solver']}); eigenvalues {lam[0]:.4g}..{lam[-1]:.4g}; "
               f"max relative residual {res.max():.1e}")
+    report_scale(est)
     print(f"wrote {out}/user_embeddings.npy, item_embeddings.npy, user_ids.npy, item_ids.npy, "
           f"metadata.json")
     return 0
+
+
+def report_scale(est) -> None:
+    """The approximate mode's measured quality and the Dask connection time, when used."""
+    if "connect" in est.timings_:
+        print(f"  dask: connected to {est.scheduler} in {est.timings_['connect']:.2f}s")
+    for side in ("user", "item"):
+        info = est.info_[side]
+        if "graph_recall" in info:
+            line = (f"  {side}s: approximate graph recall of the exact K neighbours "
+                    f"{info['graph_recall']:.3f} (sample of {info['graph_recall_sample']} rows)")
+            if "subspace_cos_min" in info:
+                line += (f"; first {info['subspace_dims']} eigenvectors vs exact: subspace "
+                         f"cosine mean {info['subspace_cos_mean']:.4f}, min "
+                         f"{info['subspace_cos_min']:.4f} (exact run {info['exact_seconds']:.1f}s)")
+            print(line)
+

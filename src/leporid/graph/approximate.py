@@ -279,6 +279,64 @@ def refine_neighbours(X, lists, *, rounds: int = 3, fan: int | None = None):
     return out_idx, out_val, out_cnt
 
 
+_PARAMS = {"bands": int, "window": int, "candidates": int, "refine": int, "fan": int,
+           "seed": int, "sample": int, "compare": int}
+
+
+def parse_approximate(spec: str | None) -> dict:
+    """``"bands=64,refine=3"`` -> ``{"bands": 64, "refine": 3}`` ("" -> defaults); ValueError
+    naming the bad part. ``sample`` (rows for the recall check) and ``compare`` (1: also run
+    the exact pipeline and compare) are options of the caller, not of ``approx_knn_rows``."""
+    out: dict = {}
+    for part in filter(None, (spec or "").split(",")):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if key not in _PARAMS or not eq:
+            raise ValueError(f"--approximate {spec!r}: expected comma-separated KEY=INT with KEY "
+                             f"in {', '.join(_PARAMS)}; got {part!r}")
+        try:
+            v = int(value)
+        except ValueError:
+            raise ValueError(f"--approximate {spec!r}: {key} must be a whole number, "
+                             f"got {value!r}") from None
+        if v < (0 if key in ("refine", "seed", "sample", "compare") else 1):
+            raise ValueError(f"--approximate {spec!r}: {key} must be positive, got {v}")
+        out[key] = v
+    return out
+
+
+def neighbour_recall(X, indptr, indices, k: int, *, sample: int = 200, seed: int = 123,
+                     chunk_bytes: int = 256 << 20) -> float:
+    """Mean recall of the exact K nearest neighbours over ``sample`` random rows: the share of
+    a row's exact top-``k`` similarity mass reached, counting a listed neighbour as correct when
+    its exact similarity is at least the row's exact k-th largest (ties are interchangeable).
+    The exact similarities of the sampled rows come from a sparse product, chunk by chunk."""
+    from .jaccard import _binary_csr
+
+    X = _binary_csr(X)
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+    deg = np.diff(X.indptr).astype(np.float64)
+    XT = X.T.tocsr()
+    step = max(1, chunk_bytes // (8 * max(n, 1)))
+    recalls = []
+    for c0 in range(0, len(rows), step):
+        r = rows[c0:c0 + step]
+        C = (X[r] @ XT).toarray().astype(np.float64)
+        S = np.where(C > 0, C / np.maximum(deg[r, None] + deg[None, :] - C, 1.0), 0.0)
+        S[np.arange(len(r)), r] = 0.0
+        for j, u in enumerate(r):
+            pos = S[j][S[j] > 0]
+            if len(pos) == 0:
+                continue
+            want = min(k, len(pos))
+            kth = np.partition(pos, len(pos) - want)[len(pos) - want]
+            got = S[j][indices[indptr[u]:indptr[u + 1]]]
+            recalls.append(min(1.0, float((got >= kth).sum()) / want))
+    return float(np.mean(recalls)) if recalls else 1.0
+
+
 def affordable_bands(n: int, bands: int) -> int:
     """``bands``, reduced (with a warning) so the tables take at most a third of the memory
     available now."""

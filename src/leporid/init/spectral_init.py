@@ -11,7 +11,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ..graph import jaccard_knn_graph
+from ..graph import knn_graph
 from ..graph.jaccard import resolve_device, warm_up_kernels as graph_kernels
 from ..spectral import smallest_eigenpairs, zscore
 from ..spectral.eigen import warm_up_kernels as eigen_kernels
@@ -44,6 +44,10 @@ class LaplacianEigenmaps:
     output : "zscore" (columns standardised, as the authors feed the model) or "raw"
         (unit eigenvectors, ascending eigenvalue order).
     device : "cpu", "cuda" or "auto" (graph and eigensolver on a GPU when present).
+    approximate : False (exact graphs), True or a dict of ``graph.approximate.approx_knn_rows``
+        parameters (MinHash-LSH graphs re-ranked by exact Jaccard, for very large inputs).
+    scheduler : None (this process), ``"local:N"`` (a local Dask cluster of N workers) or a
+        Dask scheduler address ``"tcp://HOST:PORT"``: where the graphs are built.
 
     After ``fit``: ``user_embeddings_``, ``item_embeddings_`` (float32), ``user_eigenvalues_``,
     ``item_eigenvalues_``, ``user_residuals_``, ``item_residuals_``, ``timings_`` (seconds),
@@ -52,7 +56,8 @@ class LaplacianEigenmaps:
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.0,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 approximate: bool | dict = False, scheduler: str | None = None):
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -62,28 +67,50 @@ class LaplacianEigenmaps:
         self.seed = seed
         self.tol = tol
         self.progress = progress
+        self.approximate = approximate
+        self.scheduler = scheduler
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in ("n_components", "n_neighbors", "alpha", "laplacian",
-                                              "output", "device", "seed", "tol")}
+                                              "output", "device", "seed", "tol",
+                                              "approximate", "scheduler")}
 
-    def _side(self, X, name):
+    def _side(self, X, name, client=None):
         device = resolve_device(self.device)
-        if device.startswith("cuda"):
+        if device.startswith("cuda") and not self.approximate and client is None:
             from ..graph.jaccard_torch import dense_fits
 
             if dense_fits(X.shape[0], X.shape[1], device):
                 return self._side_dense_torch(X, name, device)
         t0 = time.perf_counter()
-        W = jaccard_knn_graph(X, self.n_neighbors, device=device, progress=self.progress,
-                              desc=f"{name} graph")
+        ginfo: dict = {}
+        W = knn_graph(X, self.n_neighbors, device=device, approximate=self.approximate,
+                      client=client, progress=self.progress, desc=f"{name} graph", info=ginfo)
         t1 = time.perf_counter()
         res = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
                                   tol=self.tol, seed=self.seed, device=device)
         t2 = time.perf_counter()
         deg = np.diff(W.indptr)
         edges, isolated = int(W.nnz // 2), int((deg == 0).sum())
-        return self._finish(res, edges, isolated, t1 - t0, t2 - t1)
+        out = self._finish(res, edges, isolated, t1 - t0 - ginfo.get("recall_s", 0.0), t2 - t1)
+        out[2].update({f"graph_{k}": v for k, v in ginfo.items()})
+        if isinstance(self.approximate, dict) and self.approximate.get("compare"):
+            out[2].update(self._compare_exact(X, res, device))
+        return out
+
+    def _compare_exact(self, X, res, device) -> dict:
+        """The exact pipeline on the same side, and the agreement of the approximate
+        embedding's first (up to) 32 eigenvectors with it."""
+        from ..spectral.result import subspace_agreement
+
+        t0 = time.perf_counter()
+        W = knn_graph(X, self.n_neighbors, device=device)
+        exact = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
+                                    tol=self.tol, seed=self.seed, device=device)
+        d = min(32, self.n_components)
+        mean, worst = subspace_agreement(exact.vectors[:, :d], res.vectors[:, :d])
+        return {"exact_seconds": time.perf_counter() - t0, "subspace_dims": d,
+                "subspace_cos_mean": mean, "subspace_cos_min": worst}
 
     def _side_dense_torch(self, X, name, device):
         """GPU: graph, eigensolver and residuals on one dense float64 tensor on the device."""
@@ -119,18 +146,38 @@ class LaplacianEigenmaps:
         self.timings_, self.info_ = {}, {}
         # numba kernels load from cache (or compile once, announced) before anything is timed
         compile_s = graph_kernels() + eigen_kernels()
-        for name, M in (("user", X), ("item", X.T.tocsr())):
-            emb, res, info, tg, te = self._side(M, name)
-            setattr(self, f"{name}_embeddings_", emb)
-            setattr(self, f"{name}_eigenvalues_", res.eigenvalues)
-            setattr(self, f"{name}_residuals_", res.residuals)
-            self.timings_[f"{name}_graph"] = tg
-            self.timings_[f"{name}_eigen"] = te
-            self.info_[name] = info
+        if self.approximate:
+            from ..graph.approximate import warm_up_kernels as approx_kernels
+
+            compile_s += approx_kernels()
+        client = cluster = None
+        if self.scheduler:
+            from ..graph.distributed import connect
+
+            t0 = time.perf_counter()
+            client, cluster = connect(self.scheduler)
+            self.timings_["connect"] = time.perf_counter() - t0
+        try:
+            for name, M in (("user", X), ("item", X.T.tocsr())):
+                self._fit_side(name, M, client)
+        finally:
+            if client is not None:
+                from ..graph.distributed import close
+
+                close(client, cluster)
         self.timings_["total"] = sum(self.timings_.values())
         if compile_s:
             self.timings_["compile"] = compile_s
         return self
+
+    def _fit_side(self, name, M, client):
+        emb, res, info, tg, te = self._side(M, name, client)
+        setattr(self, f"{name}_embeddings_", emb)
+        setattr(self, f"{name}_eigenvalues_", res.eigenvalues)
+        setattr(self, f"{name}_residuals_", res.residuals)
+        self.timings_[f"{name}_graph"] = tg
+        self.timings_[f"{name}_eigen"] = te
+        self.info_[name] = info
 
 
 class LeporidEmbedding(LaplacianEigenmaps):
@@ -138,9 +185,10 @@ class LeporidEmbedding(LaplacianEigenmaps):
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 approximate: bool | dict = False, scheduler: str | None = None):
         super().__init__(n_components, n_neighbors, alpha, laplacian, output, device, seed, tol,
-                         progress)
+                         progress, approximate, scheduler)
 
 
 def _spectral_init(cls, train, dim, seed, **params):

@@ -55,3 +55,12 @@ def zscore(V: np.ndarray) -> np.ndarray:
     mu = V.mean(axis=0)
     sd = V.std(axis=0)
     return (V - mu) / np.where(sd > 0, sd, 1.0)
+
+
+def subspace_agreement(A: np.ndarray, B: np.ndarray) -> tuple[float, float]:
+    """(mean, min) cosine of the principal angles between the column spaces of ``A`` and ``B``
+    (1 = the same subspace; insensitive to signs and rotations inside repeated eigenvalues)."""
+    qa, _ = np.linalg.qr(np.asarray(A, np.float64))
+    qb, _ = np.linalg.qr(np.asarray(B, np.float64))
+    cos = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
+    return float(cos.mean()), float(cos.min())
