@@ -164,15 +164,16 @@ def test_subspace_agreement():
     assert subspace_agreement(Q, Q2)[1] < 0.9
 
 
-def test_gpu_blocked_graph_matches_cpu():
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_blocked_sparse_torch_graph_matches_cpu_kernel(device):
     torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
+    if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA GPU: the GPU graph paths are checked by benchmarks/"
                     "gpu_scale_check.py on a GPU machine")
     from leporid.graph.jaccard_torch import knn_rows_sparse_torch
 
     X = random_binary(300, 40, 0.2, seed=9)
     cpu = knn_rows(X, 12)
-    gpu = knn_rows_sparse_torch(X, 12, "cuda", block_rows=64)
-    for a, b in zip(cpu, gpu):
+    blocked = knn_rows_sparse_torch(X, 12, device, block_rows=64)
+    for a, b in zip(cpu, blocked):
         np.testing.assert_array_equal(a, b)

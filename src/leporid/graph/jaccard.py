@@ -197,7 +197,10 @@ def knn_rows(X, k: int, *, block_bytes: int = 256 << 20, dense_threshold: float 
     if backend == "torch":
         if rows is not None:
             raise ValueError("rows= is supported by the CPU kernel only")
-        from .jaccard_torch import knn_blocks_torch
+        from .jaccard_torch import dense_x_fits, knn_blocks_torch, knn_rows_sparse_torch
+        if not dense_x_fits(n, m, device):  # X too large to hold dense: sparse, blocked
+            bar.close()
+            return knn_rows_sparse_torch(X, k, device)
         knn_blocks_torch(X, deg, k, block, out_idx, out_val, out_cnt, device, bar)
     else:
         _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt, bar, lo, hi)
