@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ML1M = HERE.parents[1] / "shared/datasets/ml-1m/ml-1m.pairs.txt"
+# ../shared beside the checkout (main at /work/main, worktrees at /work/wt/NAME)
+ML1M = next((p / "shared/datasets/ml-1m/ml-1m.pairs.txt" for p in HERE.parents
+             if (p / "shared/datasets/ml-1m").is_dir()), HERE / "ml-1m.pairs.txt")
 
 
 def run(cmd: list[str]) -> tuple[float, float, str]:
