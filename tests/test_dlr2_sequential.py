@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from leporid.data import Interactions, prepare
-from leporid.train.sequential import NegativeSampler, last_items, sliding_windows, user_states
+from leporid.data.sequences import NegativeSampler, last_items, sliding_windows, user_states
 
 PAD = 99
 

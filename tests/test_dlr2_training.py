@@ -7,10 +7,16 @@ import torch
 from leporid.data import Interactions, prepare
 from leporid.eval import evaluate
 from leporid.models.dlr2 import DLR2
-from leporid.train import train_dlr2
 
 # small, fast settings shared by the tests
 FAST = dict(dim=8, seq_len=3, batch_size=32, threads=1)
+
+
+def train_dlr2(split, checkpoint=None, callback=None, **params):
+    """Fit a DLR2 through the generic loop; ``(model, history)``."""
+    model = DLR2(**params).fit(split, checkpoint=checkpoint,
+                               callbacks=[callback] if callback else ())
+    return model, model.history_
 
 
 def cycle_split(n_users=40, n_items=60, length=25, seed=0):
@@ -62,12 +68,12 @@ def test_frozen_embeddings_stay_bit_identical(split):
     rng = np.random.default_rng(0)
     ue = rng.normal(size=(split.n_users, 8)).astype(np.float32)
     ie = rng.normal(size=(split.n_items, 8)).astype(np.float32)
-    frozen, _ = train_dlr2(split, embeddings=(ue, ie), freeze_embeddings=True, iterations=15,
+    frozen, _ = train_dlr2(split, init=(ue, ie), freeze_embeddings=True, iterations=15,
                            **FAST)
     net = frozen.network_
     assert np.array_equal(net.user_emb.weight.detach().numpy(), ue)
     assert np.array_equal(net.item_emb.weight[:-1].detach().numpy(), ie)
-    tuned, _ = train_dlr2(split, embeddings=(ue, ie), iterations=15, **FAST)
+    tuned, _ = train_dlr2(split, init=(ue, ie), iterations=15, **FAST)
     net = tuned.network_
     assert not np.array_equal(net.user_emb.weight.detach().numpy(), ue)
     assert not np.array_equal(net.item_emb.weight[:-1].detach().numpy(), ie)

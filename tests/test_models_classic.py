@@ -240,15 +240,16 @@ def test_toppop_recommends_most_popular_unseen_items(small_split):
 
 
 def test_bpr_is_seeded_learns_and_respects_initial_embeddings(small_split):
-    from leporid.models.bpr import BPRMF, sample_negatives
+    from leporid.data.sequences import NegativeSampler
+    from leporid.models.bpr import BPRMF
 
     split = small_split
-    a = BPRMF(factors=8, epochs=15, lr=0.05, seed=1).fit(split)
-    b = BPRMF(factors=8, epochs=15, lr=0.05, seed=1).fit(split)
-    c = BPRMF(factors=8, epochs=15, lr=0.05, seed=2).fit(split)
+    a = BPRMF(dim=8, epochs=15, lr=0.05, seed=1).fit(split)
+    b = BPRMF(dim=8, epochs=15, lr=0.05, seed=1).fit(split)
+    c = BPRMF(dim=8, epochs=15, lr=0.05, seed=2).fit(split)
     np.testing.assert_array_equal(a.user_embeddings_, b.user_embeddings_)
     assert not np.allclose(a.item_embeddings_, c.item_embeddings_)
-    assert a.loss_history_[-1] < 0.8 * a.loss_history_[0]
+    assert a.history_[-1]["loss"] < 0.8 * a.history_[0]["loss"]
     assert a.score(np.arange(4), "test").shape == (4, split.n_items)
     # BPR ranks training items above random ones once trained
     X = split.train.toarray().astype(bool)
@@ -257,23 +258,25 @@ def test_bpr_is_seeded_learns_and_respects_initial_embeddings(small_split):
 
     U = np.random.default_rng(0).normal(size=(split.n_users, 8)).astype(np.float32)
     V = np.random.default_rng(1).normal(size=(split.n_items, 8)).astype(np.float32)
-    z = BPRMF(factors=8, epochs=0, user_init=U, item_init=V).fit(split)
+    z = BPRMF(dim=8, epochs=1, init=(U, V), freeze_embeddings=True).fit(split)
     np.testing.assert_array_equal(z.user_embeddings_, U)
     np.testing.assert_array_equal(z.item_embeddings_, V)
     with pytest.raises(ValueError):
-        BPRMF(factors=4, user_init=U).fit(split)
+        BPRMF(dim=4, init=(U, V)).fit(split)
+    # a bare training matrix (the "bpr" initialiser): fixed epochs, no validation
+    m = BPRMF(dim=8, epochs=3, lr=0.05, seed=1).fit(split.train)
+    assert [e["step"] for e in m.history_][-1] == 3 * m.history_[0]["step"]
+    assert "validation" not in m.history_[-1] and m.user_embeddings_.dtype == np.float32
 
-    keys = np.sort(split.train.tocoo().row.astype(np.int64) * split.n_items
-                   + split.train.tocoo().col)
     users = np.repeat(np.arange(split.n_users), 50)
-    neg = sample_negatives(users, keys, split.n_items, np.random.default_rng(0))
+    neg = NegativeSampler(split.train).sample(users, np.random.default_rng(0))
     assert not X[users, neg].any()
 
 
 def test_registry_and_bad_parameters():
     assert {"toppop", "itemknn", "userknn", "slim", "bpr"} <= set(MODELS)
     assert isinstance(make_model("itemknn", topk=5), ItemKNN)
-    assert type(make_model("bpr", factors=4)).__name__ == "BPRMF"
+    assert type(make_model("bpr", dim=4)).__name__ == "BPRMF"
     with pytest.raises(KeyError, match="unknown model"):
         make_model("nope")
     with pytest.raises(ValueError):

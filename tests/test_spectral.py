@@ -144,7 +144,7 @@ def test_fused_dense_torch_path_matches_cpu_path(kind):
     from leporid.data.synthetic import power_law_interactions
     from leporid.graph import jaccard_knn_graph
     from leporid.graph.jaccard_torch import knn_graph_dense_torch
-    from leporid.spectral.eigen_torch import smallest_eigenpairs_dense_torch
+    from leporid.spectral.eigen_dense_torch import smallest_eigenpairs_dense_torch
 
     X = power_law_interactions(300, 80, 6000, min_per_user=5, seed=3).to_csr()
     X = X.tolil()

@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from ..data import DataError
+    from .common import UsageError
     try:
         return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"leporid {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except (DataError, FileNotFoundError, KeyError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"leporid {args.command}: error: {msg}", file=sys.stderr)

@@ -9,6 +9,10 @@ from .. import DEFAULT_SEED
 COLUMN_OPTIONS = ("user", "item", "time", "rating")
 
 
+class UsageError(Exception):
+    """A user error in the options or input files: one line on stderr, exit status 2."""
+
+
 def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     """``--dataset NAME_OR_PATH`` ``--format FMT`` (and ``--min-count`` for split commands)."""
     p.add_argument("--dataset", default="ml-latest-small",

@@ -77,7 +77,7 @@ def run(args) -> int:
     from ..eval import evaluate
     from ..init.spectral_init import LaplacianEigenmaps, LeporidEmbedding
     from ..results import atomic_save_npy, markdown_table, provenance, write_table
-    from ..train import train_dlr2
+    from ..models.dlr2 import DLR2
     from ..train.tuning import tune_model
     from .common import load_split
 
@@ -135,8 +135,9 @@ def run(args) -> int:
         if row is None:
             print(f"\n== DLR² with {init} initialisation", flush=True)
             t0 = time.perf_counter()
-            model, _ = train_dlr2(split, init=init, seed=args.seed, progress=True,
-                                  embeddings=embeddings.get(init), dim=args.dim, **dlr2_config)
+            given = embeddings.get(init)
+            model = DLR2(init=init if given is None else given, seed=args.seed, dim=args.dim,
+                         **dlr2_config).fit(split, progress=True)
             row = _metrics_row("DLR²", init, evaluate(model, split, "test"),
                                time.perf_counter() - t0)
             store.put(key, row)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import re
 import sys
 import time
@@ -50,7 +49,7 @@ def register(sub) -> None:
                     "+ Markdown results.")
     add_dataset_args(p)
     p.add_argument("--model", default="itemknn",
-                   help="model name: toppop, itemknn, userknn, slim, bpr (default itemknn)")
+                   help="model name: toppop, itemknn, userknn, slim, bpr, ... (default itemknn)")
     p.add_argument("--param", action="append", default=[], type=parse_param, metavar="KEY=VALUE",
                    help="model parameter (repeatable); with --tune it pins that parameter")
     p.add_argument("--tune", action="store_true",
@@ -66,14 +65,6 @@ def register(sub) -> None:
     p.add_argument("--out", default="results", help="results folder (default results/)")
     add_export_args(p)
     p.set_defaults(func=run)
-
-
-def _accepts(factory, name: str) -> bool:
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(q.name == name or q.kind is q.VAR_KEYWORD for q in params)
 
 
 def result_rows(results: dict[str, dict]) -> list[dict]:
@@ -102,7 +93,7 @@ def _stem(dataset: str) -> str:
 
 def run(args) -> int:
     from ..eval import evaluate
-    from ..models import MODELS, make_model
+    from ..models import MODELS, make_model, model_class
     from ..results import atomic_write, provenance, write_table
     from ..train.tuning import tune_model
 
@@ -110,7 +101,7 @@ def run(args) -> int:
         raise KeyError(f"unknown model {args.model!r}; choose from {sorted(MODELS)}")
     split = load_split(args)
     params = dict(args.param)
-    if _accepts(MODELS[args.model], "seed"):
+    if "seed" in model_class(args.model)._param_names():
         params.setdefault("seed", args.seed)
     want_topn = bool(args.save_recommendations)
     t0 = time.perf_counter()

@@ -1,9 +1,14 @@
-"""``leporid train`` (train a neural model, select on validation, test once) and
+"""``leporid train`` (train any registered neural model, select on validation, test once) and
 ``leporid recommend`` (top-N raw item ids for raw user ids from a trained checkpoint).
 
     leporid train --model dlr2 --dataset ml-latest-small --init leporid
+    leporid train --model bpr --dataset data/ml-100k.inter --init leporid --param reg=1e-3
     leporid train --model dlr2 --dataset data/ml-100k.inter --init random --arch revnet --loss s
+    leporid train --model bpr --tune --trials 20
     leporid recommend --checkpoint results/train_ml-latest-small_dlr2_leporid.pt --users 1 42 -n 10
+
+Every option is checked before the data is loaded; a bad one exits with status 2 and one line.
+This module imports neither torch nor the models while the parser is built.
 """
 
 from __future__ import annotations
@@ -12,76 +17,87 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_dataset_args, add_export_args, add_seed_arg, write_exports
+from .common import (UsageError, add_dataset_args, add_export_args, add_seed_arg, load_split,
+                     write_exports)
 
-MODELS = ("dlr2",)
+#: option -> model parameter, for the options that map one to one (given only when set)
+_OPTIONS = {"dim": "dim", "epochs": "epochs", "iterations": "iterations",
+            "batch_size": "batch_size", "lr": "lr", "weight_decay": "weight_decay",
+            "metric": "metric", "evals_per_epoch": "evals_per_epoch", "eval_every": "eval_every",
+            "patience": "patience", "threads": "threads", "device": "device",
+            # DLR²'s own options (kept as flags; other models reject them by name)
+            "arch": "arch", "loss": "loss", "margin_s": "margin_s", "margin_g": "margin_g",
+            "g_distance": "g_distance", "score_with": "score_with", "g_metric": "g_metric",
+            "seq_len": "seq_len"}
+KS_ALLOWED = (1, 5, 10)
 
 
 def register(sub) -> None:
     """Add the ``train`` and ``recommend`` sub-commands."""
-    from ..models.dlr2 import ARCHS, DLR2Config, LOSSES
+    from ..models import neural_models
 
-    d = DLR2Config()
+    names = neural_models()
     p = sub.add_parser(
-        "train", help="train DLR² (any initialisation), select on validation, test once",
+        "train", help="train a neural model (any initialisation), select on validation, test once",
         description="Train a neural model on the training part with model selection on the "
                     "validation part only, evaluate the selected model once on test (all and "
                     "tail users), print a table, write JSON + CSV + Markdown results and a "
-                    "checkpoint. An interrupted run resumes from its training checkpoint.")
+                    "checkpoint. An interrupted run resumes from its training checkpoint. "
+                    "Options left out take the model's defaults.")
     add_dataset_args(p)
-    p.add_argument("--model", default="dlr2", choices=MODELS, help="model (default dlr2)")
-    p.add_argument("--init", default=d.init,
+    p.add_argument("--model", default="dlr2", help=f"one of {', '.join(names)} (default dlr2)")
+    p.add_argument("--init", default="random",
                    help="initialiser of the user/item embeddings: leporid, le, random, ... "
-                        f"(see `leporid embed`; default {d.init})")
+                        "(see `leporid embed`; default random)")
     p.add_argument("--init-param", action="append", default=[], metavar="KEY=VALUE",
                    help="initialiser option, e.g. n_neighbors=1000 or alpha=0.7 (repeatable)")
-    p.add_argument("--arch", default=d.arch, choices=ARCHS,
-                   help=f"feature network (Table 7; default {d.arch})")
-    p.add_argument("--loss", default=d.loss, choices=LOSSES,
-                   help=f"L_S + L_G, or one alone (Table 6; default {d.loss})")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="model parameter, e.g. reg=1e-3 (repeatable; see the model's docstring)")
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="keep the initial embeddings fixed (the authors' code for LE/LEPORID); "
                         "default: fine-tune them (the paper)")
+    p.add_argument("--tune", action="store_true",
+                   help="search lr, weight decay and the model's key parameters on validation "
+                        "(optuna TPE), then test the best once")
+    p.add_argument("--trials", type=int, default=20, help="tuning trials (default 20)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=int, default=None,
-                        help=f"passes over the training windows (default {d.epochs})")
+    budget.add_argument("--epochs", type=int, default=None, help="passes over the training data")
     budget.add_argument("--iterations", type=int, default=None,
                         help="optimizer steps instead of --epochs")
-    p.add_argument("--batch-size", type=int, default=d.batch_size,
-                   help=f"windows per step (default {d.batch_size})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
-                   help=f"Adam weight decay (default {d.weight_decay})")
-    p.add_argument("--margin-s", type=float, default=d.margin_s,
-                   help=f"m_S of L_S (default {d.margin_s}, the authors' code; the paper's 0 "
-                        "lets S collapse to 0)")
-    p.add_argument("--margin-g", type=float, default=d.margin_g,
-                   help=f"m_G of L_G (default {d.margin_g}, the authors' code)")
-    p.add_argument("--g-distance", default=d.g_distance, choices=("euclidean", "squared"),
-                   help="distance inside L_G: Euclidean (paper) or mean squared difference "
-                        f"(authors' code; default {d.g_distance})")
-    p.add_argument("--score-with", default=d.score_with, choices=("s", "g"),
-                   help=f"rank items with S or with G (default {d.score_with})")
-    p.add_argument("--g-metric", default=d.g_metric, choices=("euclidean", "l1"),
-                   help=f"distance to G(s) when ranking with G (default {d.g_metric})")
-    p.add_argument("--seq-len", type=int, default=d.seq_len,
-                   help=f"l, items in the state (default {d.seq_len})")
-    p.add_argument("--dim", type=int, default=d.dim, help=f"embedding size D (default {d.dim})")
-    p.add_argument("--metric", default=d.metric,
-                   help=f"validation metric for model selection (default {d.metric})")
-    p.add_argument("--evals-per-epoch", type=int, default=d.evals_per_epoch,
-                   help=f"validations per epoch (default {d.evals_per_epoch})")
+    p.add_argument("--batch-size", type=int, default=None, help="training batch size")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--weight-decay", type=float, default=None, help="Adam weight decay")
+    p.add_argument("--dim", type=int, default=None, help="embedding size (default 64)")
+    p.add_argument("--metric", default=None,
+                   help="validation metric for model selection, e.g. HR@10, NDCG@5 "
+                        "(k in 1, 5, 10; default HR@10)")
+    p.add_argument("--evals-per-epoch", type=int, default=None, help="validations per epoch")
     p.add_argument("--eval-every", type=int, default=None,
                    help="steps between validations (overrides --evals-per-epoch)")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help=f"validations without improvement before stopping (default {d.patience})")
+    p.add_argument("--patience", type=int, default=None,
+                   help="validations without improvement before stopping")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--bf16", default="auto", choices=("auto", "on", "off"),
-                   help="bfloat16 autocast in the feature network; auto = on for CPUs with "
-                        "native bf16 (AVX512-BF16/AMX), off elsewhere (default auto)")
-    p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
-                   help="NCHW instead of NHWC convolutions")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
+    d = p.add_argument_group("DLR² options")
+    d.add_argument("--arch", default=None, choices=("resnet", "revnet", "onlyconv", "noconv"),
+                   help="feature network (Table 7; default resnet)")
+    d.add_argument("--loss", default=None, choices=("both", "s", "g"),
+                   help="L_S + L_G, or one alone (Table 6; default both)")
+    d.add_argument("--margin-s", type=float, default=None,
+                   help="m_S of L_S (default 0.5, the authors' code; the paper's 0 lets S "
+                        "collapse to 0)")
+    d.add_argument("--margin-g", type=float, default=None, help="m_G of L_G (default 0.5)")
+    d.add_argument("--g-distance", default=None, choices=("euclidean", "squared"),
+                   help="distance inside L_G (default euclidean)")
+    d.add_argument("--score-with", default=None, choices=("s", "g"),
+                   help="rank items with S or with G (default s)")
+    d.add_argument("--g-metric", default=None, choices=("euclidean", "l1"),
+                   help="distance to G(s) when ranking with G (default euclidean)")
+    d.add_argument("--seq-len", type=int, default=None, help="l, items in the state (default 5)")
+    d.add_argument("--bf16", default=None, choices=("auto", "on", "off"),
+                   help="bfloat16 autocast in the feature network (default auto)")
+    d.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                   default=None, help="NCHW instead of NHWC convolutions")
     add_seed_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
     p.add_argument("--fresh", action="store_true",
@@ -107,48 +123,113 @@ def register(sub) -> None:
     r.set_defaults(func=run_recommend)
 
 
-def _model_config(args) -> dict:
+def _parse_pairs(texts, option: str) -> dict:
     from .evaluate_cmd import parse_param
 
-    cfg = {"init": args.init, "init_params": dict(parse_param(t) for t in args.init_param),
-           "arch": args.arch, "loss": args.loss, "freeze_embeddings": args.freeze_embeddings,
-           "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
-           "margin_s": args.margin_s, "margin_g": args.margin_g, "g_distance": args.g_distance,
-           "score_with": args.score_with, "g_metric": args.g_metric, "seq_len": args.seq_len,
-           "dim": args.dim, "metric": args.metric, "eval_every": args.eval_every,
-           "evals_per_epoch": args.evals_per_epoch, "patience": args.patience,
-           "threads": args.threads, "bf16": {"auto": None, "on": True, "off": False}[args.bf16],
-           "channels_last": args.channels_last, "device": args.device, "seed": args.seed}
-    if args.epochs is not None:
-        cfg["epochs"] = args.epochs
-    if args.iterations is not None:
-        cfg["iterations"] = args.iterations
-    return cfg
+    out = {}
+    for t in texts:
+        try:
+            k, v = parse_param(t)
+        except Exception as exc:  # noqa: BLE001 - argparse's ArgumentTypeError
+            raise UsageError(f"{option}: {exc}") from None
+        out[k] = v
+    return out
+
+
+def check_metric(metric: str) -> None:
+    """``metric`` names an evaluator metric at a k the evaluator computes, else UsageError."""
+    from ..eval.metrics import METRICS
+
+    short = {"P": "Precision", "R": "Recall"}
+    name, _, k = str(metric).partition("@")
+    if short.get(name, name) not in METRICS or not k.isdigit() or int(k) not in KS_ALLOWED:
+        raise UsageError(f"--metric {metric!r}: use NAME@K with NAME in {', '.join(METRICS)} "
+                         f"and K in {', '.join(map(str, KS_ALLOWED))}, e.g. HR@10")
+
+
+def model_params(args, cls) -> dict:
+    """The model parameters the options ask for, validated by building the model once."""
+    params = {_OPTIONS[o]: getattr(args, o) for o in _OPTIONS if getattr(args, o, None) is not None}
+    if getattr(args, "bf16", None) is not None:
+        params["bf16"] = {"auto": None, "on": True, "off": False}[args.bf16]
+    if getattr(args, "channels_last", None) is not None:
+        params["channels_last"] = args.channels_last
+    params.update(init=args.init, init_params=_parse_pairs(args.init_param, "--init-param"),
+                  seed=args.seed)
+    if args.freeze_embeddings:
+        params["freeze_embeddings"] = True
+    params.update(_parse_pairs(args.param, "--param"))
+    known = cls._param_names()
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        opts = ", ".join("--" + k.replace("_", "-") if k in _OPTIONS.values() else k
+                         for k in unknown)
+        raise UsageError(f"model {args.model!r} has no parameter {opts}; its parameters: "
+                         f"{', '.join(known)}")
+    return params
+
+
+def validate(args):
+    """Everything checkable before loading data: model, options, initialiser. Returns the
+    model class and its parameters."""
+    from ..init import available
+    from ..models import model_class, neural_models
+
+    if args.model not in neural_models():
+        raise UsageError(f"--model {args.model!r}: choose from {', '.join(neural_models())}")
+    if args.init not in available():
+        raise UsageError(f"--init {args.init!r}: choose from {', '.join(available())}")
+    if args.metric is not None:
+        check_metric(args.metric)
+    if args.tune and args.trials < 1:
+        raise UsageError(f"--trials must be >= 1, got {args.trials}")
+    cls = model_class(args.model)
+    params = model_params(args, cls)
+    try:
+        cls(**params)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    return cls, params
 
 
 def run(args) -> int:
     from ..eval import evaluate
-    from ..models.dlr2 import DLR2
     from ..results import provenance, write_table
-    from ..train.dlr2_trainer import format_entry
+    from ..train.loop import format_entry
     from .evaluate_cmd import KS, _print_table, _stem, result_rows
-    from .common import load_split
 
+    cls, params = validate(args)
     split = load_split(args)
     print(f"{args.dataset}: {split.n_users} users, {split.n_items} items, "
           f"{split.train.nnz} training interactions", flush=True)
-    model = DLR2(**_model_config(args))
     stem = Path(args.out) / f"train_{_stem(args.dataset)}_{args.model}_{args.init}"
-    ckpt = stem.with_suffix(".train.pt")
-    if args.fresh:
-        ckpt.unlink(missing_ok=True)
-    elif ckpt.exists():
-        print(f"resuming from {ckpt} (--fresh to start over)", flush=True)
     tty = sys.stderr.isatty()
     t0 = time.perf_counter()
-    model.fit(split, progress=tty, checkpoint=ckpt,
-              callback=None if tty else (lambda e: print(format_entry(e, model.config.metric),
-                                                        flush=True)))
+    tuning = None
+    if args.tune:
+        from ..train.tuning import tune_model
+
+        res = tune_model(args.model, split, args.trials, metric=params.get("metric", "HR@10"),
+                         seed=args.seed, ks=KS, progress=tty, fixed=params)
+        model = res["model"]
+        tuning = {"trials": res["n_trials"], "metric": res["metric"],
+                  "best_value": res["best_value"], "best_params": res["best_params"]}
+        stem = stem.with_name(stem.name + "_tuned")
+    else:
+        model = cls(**params)
+        ckpt = stem.with_suffix(".train.pt")
+        if args.fresh:
+            ckpt.unlink(missing_ok=True)
+        elif ckpt.exists():
+            print(f"resuming from {ckpt} (--fresh to start over)", flush=True)
+        try:
+            model.fit(split, progress=tty, checkpoint=ckpt,
+                      callbacks=() if tty else
+                      (lambda e: print(format_entry(e, model.metric), flush=True),))
+        except ValueError as exc:
+            if str(ckpt) in str(exc):
+                raise UsageError(str(exc)) from None
+            raise
     train_seconds = time.perf_counter() - t0
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
@@ -156,8 +237,9 @@ def run(args) -> int:
     _print_table(rows)
 
     config = {"command": "train", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "model": args.model, "params": model.get_params(),
-              "ks": list(KS), "tail_fraction": 0.25}
+              "min_count": args.min_count, "model": args.model,
+              "params": json_params(model), "tune": tuning, "ks": list(KS),
+              "tail_fraction": 0.25}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
             "n_users": split.n_users, "n_items": split.n_items,
@@ -168,12 +250,32 @@ def run(args) -> int:
     return 0
 
 
+def json_params(model) -> dict:
+    import json
+
+    return json.loads(model.params_json())
+
+
 def run_recommend(args) -> int:
     import numpy as np
 
-    from ..models.dlr2 import DLR2
+    from ..models import load_model
+    from ..models.neural import SequentialRecommender, check_device
 
-    model = DLR2.load(args.checkpoint, device=args.device)
+    if args.n < 1:
+        raise UsageError(f"-n must be >= 1, got {args.n}")
+    if args.device is not None:
+        try:
+            check_device(args.device)
+        except ValueError as exc:
+            raise UsageError(f"--device: {exc}") from None
+    try:
+        model = load_model(args.checkpoint, device=args.device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not hasattr(model, "recommend") or not hasattr(model, "user_ids_"):
+        raise UsageError(f"{args.checkpoint}: a {type(model).__name__} file has no raw ids; "
+                         "use a model written by `leporid train`")
     index = {str(u): i for i, u in enumerate(model.user_ids_.tolist())}
     missing = [u for u in args.users if u not in index]
     if missing:
@@ -184,11 +286,15 @@ def run_recommend(args) -> int:
         top = model.recommend(users, args.n)
     else:
         states, exclude = _full_history(model, args, args.users)
-        top = model.recommend(users, args.n, states=states, exclude=exclude)
-    print("user,rank,item")
+        extra = {"states": states} if isinstance(model, SequentialRecommender) else {}
+        top = model.recommend(users, args.n, exclude=exclude, **extra)
+    import csv
+
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["user", "rank", "item"])
     for raw, row in zip(args.users, top):
         for rank, item in enumerate(row[row >= 0], 1):
-            print(f"{raw},{rank},{model.item_ids_[item]}")
+            out.writerow([raw, rank, model.item_ids_[item]])
     return 0
 
 
@@ -197,8 +303,7 @@ def _full_history(model, args, raw_users):
     in the model's item indexing, from ``--dataset``."""
     import numpy as np
 
-    from ..train.sequential import last_items
-    from .common import load_split
+    from ..data.sequences import last_items
 
     split = load_split(args)
     if split.fingerprint() != model.fingerprint_:
@@ -216,7 +321,7 @@ def _full_history(model, args, raw_users):
     lens = np.array([len(s) for s in seqs], np.int64)
     sub_ptr = np.concatenate([[0], np.cumsum(lens)])
     flat = np.concatenate(seqs) if seqs else np.empty(0, np.int64)
-    states = last_items(sub_ptr, flat, model.config.seq_len, model.n_items_)
+    states = last_items(sub_ptr, flat, getattr(model, "seq_len", 1), model.n_items_)
     seen = [np.unique(s) for s in seqs]
     ex_ptr = np.concatenate([[0], np.cumsum([len(s) for s in seen])])
     return states, (ex_ptr, np.concatenate(seen) if seen else np.empty(0, np.int64))

@@ -12,7 +12,12 @@ import numpy as np
 import scipy.sparse as sp
 
 Initializer = Callable[..., tuple[np.ndarray, np.ndarray]]
-_REGISTRY: dict[str, Initializer] = {}
+#: name -> initialiser, or its dotted path "module:function" for initialisers that live in a
+#: higher layer (the "bpr" initialiser trains BPR-MF from ``leporid.models``): the path is
+#: imported only when that initialiser is used, so ``leporid.init`` never imports models.
+_REGISTRY: dict[str, Initializer | str] = {
+    "bpr": "leporid.models.bpr:bpr_initializer",
+}
 
 
 def register(name: str):
@@ -31,7 +36,13 @@ def initialize(name: str, train: sp.spmatrix, dim: int = 64, seed: int = 123,
     """User and item embeddings from initialiser ``name`` on the training matrix."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown initialiser {name!r}; available: {', '.join(available())}")
-    u, i = _REGISTRY[name](sp.csr_matrix(train), dim=dim, seed=seed, **params)
+    fn = _REGISTRY[name]
+    if isinstance(fn, str):                       # lazy entry: "module:function"
+        import importlib
+
+        module, _, attr = fn.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+    u, i = fn(sp.csr_matrix(train), dim=dim, seed=seed, **params)
     return np.ascontiguousarray(u, np.float32), np.ascontiguousarray(i, np.float32)
 
 

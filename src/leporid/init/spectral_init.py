@@ -117,7 +117,7 @@ class LaplacianEigenmaps:
         import torch
 
         from ..graph.jaccard_torch import knn_graph_dense_torch
-        from ..spectral.eigen_torch import smallest_eigenpairs_dense_torch
+        from ..spectral.eigen_dense_torch import smallest_eigenpairs_dense_torch
 
         t0 = time.perf_counter()
         Wt = knn_graph_dense_torch(X, self.n_neighbors, device)

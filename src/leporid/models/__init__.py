@@ -1,58 +1,108 @@
-"""Recommendation models: classic baselines here, neural models in their own modules.
+"""Recommendation models: the registry, the classic baselines, and lazily loaded neural models.
 
-``MODELS`` maps a name to a factory ``(**params) -> model``; it is a plain dict so that other
-modules can register their models (``MODELS["dlr2"] = DLR2``). ``make_model(name, **params)``
-builds one. Torch-based models are imported only when first used.
+``MODELS`` maps a name to a model class, or -- for models that need torch -- to the class's
+dotted path ``"module:Class"``, imported on first use (so ``import leporid.models`` and the
+classic path never import torch). Adding a model needs only its module and one entry here;
+the contract test (``tests/test_model_contract.py``) then checks it, and ``leporid train`` /
+``leporid evaluate`` offer it.
+
+Families (one base class each): fold-in classic models (``base.BaseRecommender``: TopPop,
+KNN, SLIM), embedding models (``neural.EmbeddingRecommender``: BPR-MF, ...), sequential models
+(``neural.SequentialRecommender``: DLR², ...).
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 from .base import BaseRecommender, Recommender, top_k
 from .knn import ItemKNN, UserKNN, similarity_matrix
 from .slim import SLIM
 from .toppop import TopPop
 
-
-def _bprmf(**params):
-    from .bpr import BPRMF
-
-    return BPRMF(**params)
-
-
-def _dlr2(**params):
-    from .dlr2 import DLR2
-
-    return DLR2(**params)
-
-
-MODELS: dict[str, Callable[..., Recommender]] = {
+MODELS: dict[str, type | str] = {
     "toppop": TopPop,
     "itemknn": ItemKNN,
     "userknn": UserKNN,
     "slim": SLIM,
-    "bpr": _bprmf,
-    "dlr2": _dlr2,
+    "bpr": "leporid.models.bpr:BPRMF",
+    "dlr2": "leporid.models.dlr2:DLR2",
 }
 
 
-def make_model(name: str, **params) -> Recommender:
-    """A new, unfitted model ``name`` built with ``params`` (``KeyError`` naming the choices)."""
+def model_class(name: str) -> type:
+    """The class registered as ``name`` (``KeyError`` naming the choices)."""
     try:
-        factory = MODELS[name]
+        entry = MODELS[name]
     except KeyError:
         raise KeyError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
-    return factory(**params)
+    if isinstance(entry, str):
+        from .neural import resolve
+
+        entry = resolve(entry)
+    return entry
+
+
+def neural_models() -> list[str]:
+    """Names of the torch models (the lazily registered entries), without importing them."""
+    return sorted(k for k, v in MODELS.items() if isinstance(v, str))
+
+
+def make_model(name: str, **params) -> Recommender:
+    """A new, unfitted model ``name`` built with ``params``; ``ValueError`` naming unknown
+    parameters and the known ones."""
+    cls = model_class(name)
+    known = cls._param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for model {name!r}; known: "
+                         f"{', '.join(known)}")
+    return cls(**params)
+
+
+def load_model(path, device: str | None = None):
+    """Any model written by ``model.save(path)`` (or a ``leporid train`` checkpoint): ``.npz``
+    files are classic models, anything else a torch file read with ``weights_only=True``."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as zf:
+            classic = "header.npy" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        classic = False
+    if classic:                                   # np.savez file of a classic model
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+            cls = next(e for e in MODELS.values()
+                       if not isinstance(e, str) and e.__name__ == header.get("class"))
+        except Exception as exc:  # noqa: BLE001 - one message naming the file
+            raise ValueError(f"{p}: not a leporid model file ({type(exc).__name__})") from None
+        return cls.load(p)
+    from .neural import read_torch_file
+
+    ck = read_torch_file(p)
+    inner = ck.get("model") if isinstance(ck, dict) and isinstance(ck.get("model"), dict) else ck
+    name = inner.get("model") if isinstance(inner, dict) else None
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"{p}: not a leporid model file")
+    return model_class(name).load(p, device=device)
 
 
 def __getattr__(name: str):
     if name == "BPRMF":
-        from .bpr import BPRMF
-
-        return BPRMF
+        return model_class("bpr")
+    if name == "DLR2":
+        return model_class("dlr2")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BPRMF", "BaseRecommender", "ItemKNN", "MODELS", "Recommender", "SLIM", "TopPop",
-           "UserKNN", "make_model", "similarity_matrix", "top_k"]
+__all__ = ["BPRMF", "BaseRecommender", "DLR2", "ItemKNN", "MODELS", "Recommender", "SLIM",
+           "TopPop", "UserKNN", "load_model", "make_model", "model_class", "neural_models",
+           "similarity_matrix", "top_k"]

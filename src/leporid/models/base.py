@@ -94,18 +94,81 @@ def topk_sparse_rows(block: np.ndarray, k: int, col_offset: int = 0, n_cols: int
     return rows[nz], cols[nz], vals[nz]
 
 
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"cannot store a {type(o).__name__} in a model file")
+
+
 class BaseRecommender:
-    """Shared plumbing: parameters, the fitted split's matrices, fold-in input profiles."""
+    """Shared plumbing of every model family: parameters, cloning, save/load, fold-in profiles.
 
-    #: names of the constructor arguments (for ``get_params`` and result files)
-    _param_names: tuple[str, ...] = ()
+    Parameters are read from the constructor signature, as in scikit-learn: every argument of
+    ``__init__`` (no ``*args``/``**kwargs``) is stored under its own name, so ``get_params``,
+    ``set_params``, ``clone`` (an unfitted twin) and ``__repr__`` need nothing from a subclass.
+    Fitted state lives in attributes ending in ``_`` (or private ones starting with ``_``).
 
-    def get_params(self) -> dict:
-        return {name: getattr(self, name) for name in self._param_names}
+    ``save(path)`` writes one ``.npz`` (``np.savez``; loaded with ``allow_pickle=False``): the
+    parameters as JSON, and every fitted attribute that is ``None``, a number, a string, a
+    JSON-able list/dict, a numpy array or a scipy sparse matrix. No pickle anywhere. Neural
+    models (``leporid.models.neural``) override it with a ``torch.save`` file of tensors read
+    back with ``weights_only=True``.
+    """
+
+    FILE_FORMAT = "leporid-model/1"
+
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        import inspect
+
+        if cls.__init__ is object.__init__:
+            return ()
+        sig = inspect.signature(cls.__init__)
+        names = []
+        for name, p in sig.parameters.items():
+            if name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must list its parameters explicitly "
+                                "(no *args / **kwargs)")
+            names.append(name)
+        return tuple(names)
+
+    def get_params(self, deep: bool = False) -> dict:
+        """The constructor arguments of this model (``deep`` is accepted for scikit-learn)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "BaseRecommender":
+        """Change constructor arguments (validated by re-running the constructor); returns self.
+        Fitted state is kept: call ``fit`` again to use the new values."""
+        known = self._param_names()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown} for {type(self).__name__}; "
+                             f"known: {list(known)}")
+        fresh = type(self)(**{**self.get_params(), **params})
+        for name in known:
+            setattr(self, name, getattr(fresh, name))
+        return self
+
+    def clone(self) -> "BaseRecommender":
+        """An unfitted model with the same parameters."""
+        import copy
+
+        return type(self)(**copy.deepcopy(self.get_params()))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """Parameters to try for an optuna ``trial``; ``fixed`` (a dict this may pop from)
+        pins parameters. The default has nothing to tune (one trial)."""
+        return {}
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "n_items_")
 
     def _remember(self, split) -> None:
         """Keep what scoring needs: sizes, the training matrix, and the fold-in matrix."""
@@ -116,7 +179,7 @@ class BaseRecommender:
             self._foldin = sp.csr_matrix(split.matrix("train", "validation"), dtype=np.float32)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "train_"):
+        if not self.is_fitted():
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
 
     def profile(self, users: np.ndarray, part: str) -> sp.csr_matrix:
@@ -127,3 +190,76 @@ class BaseRecommender:
         users = np.asarray(users, dtype=np.int64)
         src = self._foldin if (part == "test" and self._foldin is not None) else self.train_
         return src[users]
+
+    # -- persistence (classic models; neural models override) -----------------------------
+    def _fitted_attributes(self) -> dict:
+        params = set(self._param_names())
+        return {k: v for k, v in vars(self).items() if k not in params}
+
+    def save(self, path) -> "Path":  # noqa: F821
+        """Write params (JSON) and fitted arrays to ``path`` (``.npz``, atomically, no pickle)."""
+        import io
+        import json
+
+        from ..results import atomic_write
+
+        self._check_fitted()
+        arrays, meta = {}, {}
+        for k, v in self._fitted_attributes().items():
+            if isinstance(v, np.ndarray):
+                if v.dtype == object:
+                    raise TypeError(f"attribute {k} is an object array; cannot store it")
+                arrays[f"a:{k}"] = v
+            elif sp.issparse(v):
+                v = sp.csr_matrix(v)
+                arrays[f"s:{k}:data"], arrays[f"s:{k}:indices"] = v.data, v.indices
+                arrays[f"s:{k}:indptr"] = v.indptr
+                arrays[f"s:{k}:shape"] = np.asarray(v.shape, np.int64)
+            else:
+                meta[k] = v
+        header = {"format": self.FILE_FORMAT, "class": type(self).__name__,
+                  "params": self.get_params(), "attributes": meta}
+        arrays["header"] = np.asarray(json.dumps(header, default=_json_default))
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return atomic_write(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> "BaseRecommender":
+        """A model written by ``save`` (``np.load(allow_pickle=False)``); ``ValueError`` naming
+        the file when it is not one."""
+        import json
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                files = {k: z[k] for k in z.files}
+            header = json.loads(str(files.pop("header")))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one message naming the file
+            raise ValueError(f"{path}: not a leporid model file ({type(exc).__name__})") from None
+        if not isinstance(header, dict) or header.get("format") != cls.FILE_FORMAT \
+                or header.get("class") != cls.__name__:
+            raise ValueError(f"{path}: not a {cls.__name__} model file")
+        model = cls(**header["params"])
+        for k, v in header["attributes"].items():
+            setattr(model, k, v)
+        sparse: dict[str, dict] = {}
+        for key, v in files.items():
+            kind, _, rest = key.partition(":")
+            if kind == "a":
+                setattr(model, rest, v)
+            elif kind == "s":
+                name, _, part = rest.rpartition(":")
+                sparse.setdefault(name, {})[part] = v
+        for name, d in sparse.items():
+            setattr(model, name, sp.csr_matrix((d["data"], d["indices"], d["indptr"]),
+                                               shape=tuple(int(x) for x in d["shape"])))
+        return model
+
+
+def suggest(trial, fixed: dict, name: str, kind: str, *args, **kwargs):
+    """``fixed.pop(name)`` when pinned, else ``trial.suggest_<kind>(name, ...)`` (optuna)."""
+    if name in fixed:
+        return fixed.pop(name)
+    return getattr(trial, f"suggest_{kind}")(name, *args, **kwargs)

@@ -1,132 +1,130 @@
-"""BPR-MF (Rendle et al., UAI 2009) in PyTorch.
+"""BPR-MF (Rendle et al., UAI 2009) in PyTorch, on the generic training loop.
 
 score(u, i) = p_u . q_i. Each epoch visits every training pair (u, i) once in random order and
 draws, for each, one negative j uniformly from the items u has not trained on (vectorised
-rejection sampling). Mini-batch loss
+rejection sampling, ``leporid.data.sequences.NegativeSampler``). Mini-batch loss
 
     L = mean_b [ -log sigmoid(p_u . q_i - p_u . q_j) ] + reg * mean_b [ |p_u|^2 + |q_i|^2 + |q_j|^2 ]
 
-optimised with Adam (or SGD / Adagrad). Seeded: the same seed gives the same embeddings on CPU.
-Initial embeddings default to N(0, init_std^2); ``user_init`` / ``item_init`` start from given
-matrices instead (e.g. LE / LEPORID embeddings). ``user_embeddings_`` and ``item_embeddings_``
-(float32 numpy) hold the result. No fold-in: test scores use the embeddings learned on train.
+optimised with Adam by ``leporid.train.loop`` (no cosine schedule by default). Initial
+embeddings come from ``init`` (default ``"random"`` with ``init_params={"std": 0.1}``), like
+every embedding model. ``fit(split)`` selects the best epoch on validation (``metric``,
+``patience``); ``fit(csr_matrix)`` (no validation, e.g. the "bpr" initialiser) trains the
+fixed ``epochs``. ``user_embeddings_`` and ``item_embeddings_`` (float32 numpy) hold the
+result. No fold-in: test scores use the embeddings learned on train.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .base import BaseRecommender, check_part
-
-OPTIMIZERS = ("adam", "sgd", "adagrad")
-
-
-def sample_negatives(users: np.ndarray, train_keys: np.ndarray, n_items: int,
-                     rng: np.random.Generator, max_rounds: int = 100) -> np.ndarray:
-    """One uniform negative item per user in ``users``, never a training item of that user.
-
-    ``train_keys`` is the sorted array ``user * n_items + item`` of the training pairs.
-    """
-    neg = rng.integers(0, n_items, size=len(users))
-    todo = np.arange(len(users))
-    for _ in range(max_rounds):
-        keys = users[todo] * n_items + neg[todo]
-        pos = np.minimum(np.searchsorted(train_keys, keys), len(train_keys) - 1)
-        bad = train_keys[pos] == keys
-        todo = todo[bad]
-        if not todo.size:
-            return neg
-        neg[todo] = rng.integers(0, n_items, size=todo.size)
-    raise RuntimeError(f"could not draw negatives for {todo.size} users that have trained on "
-                       "(almost) every item")
+from .base import check_part, suggest
+from .neural import EmbeddingRecommender, suggest_training
 
 
-class BPRMF(BaseRecommender):
+class BPRMF(EmbeddingRecommender):
     """Matrix factorisation trained with the BPR pairwise loss."""
 
-    _param_names = ("factors", "lr", "reg", "epochs", "batch_size", "optimizer", "init_std",
-                    "seed", "device")
+    name = "bpr"
 
-    def __init__(self, factors: int = 64, lr: float = 1e-2, reg: float = 1e-4, epochs: int = 50,
-                 batch_size: int = 1024, optimizer: str = "adam", init_std: float = 0.1,
-                 seed: int = 123, device: str = "cpu", user_init: np.ndarray | None = None,
-                 item_init: np.ndarray | None = None, progress: bool = False,
-                 num_threads: int | None = 1):
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose from {OPTIMIZERS}")
-        self.factors, self.lr, self.reg = int(factors), float(lr), float(reg)
-        self.epochs, self.batch_size, self.optimizer = int(epochs), int(batch_size), optimizer
-        self.init_std, self.seed, self.device = float(init_std), int(seed), device
-        self.user_init, self.item_init, self.progress = user_init, item_init, progress
-        self.num_threads = num_threads
+    def __init__(self, dim: int = 64, lr: float = 1e-2, reg: float = 1e-4, epochs: int = 50,
+                 batch_size: int = 1024, init="random", init_params: dict | None = None,
+                 freeze_embeddings: bool = False, weight_decay: float = 0.0,
+                 cosine: bool = False, iterations: int | None = None, metric: str = "HR@10",
+                 evals_per_epoch: int = 1, eval_every: int | None = None, patience: int = 10,
+                 seed: int = 123, threads: int | None = 1, device: str = "cpu"):
+        self._set_training(dim=dim, init=init, init_params=init_params,
+                           freeze_embeddings=freeze_embeddings, lr=lr,
+                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
+                           iterations=iterations, metric=metric,
+                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
+                           patience=patience, seed=seed, threads=threads, device=device)
+        if init == "random" and init_params is None:
+            self.init_params = {"std": 0.1}
+        if not (isinstance(reg, (int, float)) and math.isfinite(reg) and reg >= 0):
+            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self.reg, self.batch_size = float(reg), int(batch_size)
 
-    def _initial(self, given, n: int, gen) -> "torch.Tensor":  # noqa: F821
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """lr 1e-4-1e-2 (log), weight decay 0-1e-2, dim 8-256 (log), reg 1e-6-1e-1 (log),
+        epochs 10-200."""
+        return {**suggest_training(trial, fixed),
+                "dim": suggest(trial, fixed, "dim", "int", 8, 256, log=True),
+                "reg": suggest(trial, fixed, "reg", "float", 1e-6, 1e-1, log=True),
+                "epochs": suggest(trial, fixed, "epochs", "int", 10, 200, step=10)}
+
+    def _make_network(self, user_init, item_init):
+        import torch.nn as nn
+
+        from .embedding import seed_embedding
+
+        net = nn.Module()
+        net.user_emb = nn.Embedding(self.n_users_, self.dim)
+        net.item_emb = nn.Embedding(self.n_items_, self.dim)
+        if user_init is not None:
+            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
+            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
+        return net
+
+    def _build(self, data) -> None:
+        import scipy.sparse as sp
+
+        from ..data.sequences import NegativeSampler
+
+        super()._build(data)
+        X = sp.csr_matrix(getattr(data, "train", data)).tocoo()
+        self._pairs = (X.row.astype(np.int64), X.col.astype(np.int64))
+        self._sampler = NegativeSampler(X.tocsr())
+
+    def batches(self, rng: np.random.Generator) -> list:
         import torch
 
-        if given is None:
-            return torch.randn(n, self.factors, generator=gen) * self.init_std
-        given = np.asarray(given, dtype=np.float32)
-        if given.shape != (n, self.factors):
-            raise ValueError(f"initial embeddings have shape {given.shape}, expected "
-                             f"{(n, self.factors)}")
-        return torch.from_numpy(given.copy())
+        users, items = self._pairs
+        perm = rng.permutation(len(users))
+        u, i = users[perm], items[perm]
+        j = self._sampler.sample(u, rng)
+        dev = self.device
+        u_t, i_t, j_t = (torch.as_tensor(a, device=dev) for a in (u, i, j))
+        b = self.batch_size
+        return [(u_t[s:s + b], i_t[s:s + b], j_t[s:s + b]) for s in range(0, len(u), b)]
 
-    def fit(self, split) -> "BPRMF":
-        """Train on ``split.train``. The small per-batch ops run fastest on one CPU thread
-        (``num_threads``; torch's setting is restored afterwards)."""
-        import torch
+    def batch_loss(self, batch):
+        import torch.nn.functional as F
 
-        old = torch.get_num_threads()
-        if self.num_threads:
-            torch.set_num_threads(self.num_threads)
-        try:
-            return self._fit(split)
-        finally:
-            torch.set_num_threads(old)
+        u, i, j = batch
+        net = self.network_
+        pu, qi, qj = net.user_emb(u), net.item_emb(i), net.item_emb(j)
+        x = (pu * (qi - qj)).sum(1)
+        return -F.logsigmoid(x).mean() + self.reg * (
+            pu.square().sum(1) + qi.square().sum(1) + qj.square().sum(1)).mean()
 
-    def _fit(self, split) -> "BPRMF":
-        import torch
-        from tqdm.auto import tqdm
+    def _finish(self) -> None:
+        net = self.network_
+        self.user_embeddings_ = net.user_emb.weight.detach().cpu().numpy().astype(np.float32)
+        self.item_embeddings_ = net.item_emb.weight.detach().cpu().numpy().astype(np.float32)
 
-        self.n_users_, self.n_items_ = split.n_users, split.n_items
-        self.train_ = split.train
-        X = split.train.tocoo()
-        users, items = X.row.astype(np.int64), X.col.astype(np.int64)
-        keys = np.sort(users * self.n_items_ + items)
-        rng = np.random.default_rng(self.seed)
-        gen = torch.Generator().manual_seed(self.seed)
-        dev = torch.device(self.device)
-        P = torch.nn.Parameter(self._initial(self.user_init, self.n_users_, gen).to(dev))
-        Q = torch.nn.Parameter(self._initial(self.item_init, self.n_items_, gen).to(dev))
-        opt_cls = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
-                   "adagrad": torch.optim.Adagrad}[self.optimizer]
-        opt = opt_cls([P, Q], lr=self.lr)
-        self.loss_history_ = []
-        for _ in tqdm(range(self.epochs), desc="BPR-MF", unit="epoch", disable=not self.progress,
-                      leave=False):
-            perm = rng.permutation(len(users))
-            u_all, i_all = users[perm], items[perm]
-            j_all = sample_negatives(u_all, keys, self.n_items_, rng)
-            u_t, i_t, j_t = (torch.from_numpy(a).to(dev) for a in (u_all, i_all, j_all))
-            total = 0.0
-            for s in range(0, len(perm), self.batch_size):
-                u, i, j = u_t[s:s + self.batch_size], i_t[s:s + self.batch_size], \
-                    j_t[s:s + self.batch_size]
-                pu, qi, qj = P[u], Q[i], Q[j]
-                x = (pu * (qi - qj)).sum(1)
-                loss = -torch.nn.functional.logsigmoid(x).mean() + self.reg * (
-                    pu.square().sum(1) + qi.square().sum(1) + qj.square().sum(1)).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(u)
-            self.loss_history_.append(total / max(len(perm), 1))
-        self.user_embeddings_ = P.detach().cpu().numpy().astype(np.float32)
-        self.item_embeddings_ = Q.detach().cpu().numpy().astype(np.float32)
-        return self
+    def _fitted_attributes(self) -> dict:   # the embeddings live in the network's weights
+        return {k: v for k, v in super()._fitted_attributes().items()
+                if k not in ("user_embeddings_", "item_embeddings_")}
 
     def score(self, users: np.ndarray, part: str = "test") -> np.ndarray:
+        """``P[users] @ Q.T`` (float32); during training from the current weights."""
         self._check_fitted()
         check_part(part)
         users = np.asarray(users, dtype=np.int64)
-        return self.user_embeddings_[users] @ self.item_embeddings_.T
+        net = self.network_
+        P = net.user_emb.weight.detach().cpu().numpy()
+        Q = net.item_emb.weight.detach().cpu().numpy()
+        return (P[users] @ Q.T).astype(np.float32, copy=False)
+
+
+def bpr_initializer(train, dim: int = 64, seed: int = 123, **params):
+    """The "bpr" initialiser: BPR-MF embeddings trained on ``train`` (fixed epochs, no
+    validation). Registered in ``leporid.init`` by dotted path, so init never imports models."""
+    model = BPRMF(dim=dim, seed=seed, **params).fit(train)
+    return model.user_embeddings_, model.item_embeddings_

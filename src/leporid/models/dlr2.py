@@ -39,26 +39,25 @@ the paper's setting.
 
 Ranking: by ``S`` (``score = -S(s, e_j)``, default) or by ``G`` (``score = -||G(s) - e_j||``,
 Euclidean or L1). The padding item (index ``n_items``, all-zero, never trained) fills states
-shorter than ``l`` (see ``leporid.train.sequential``).
+shorter than ``l`` (see ``leporid.data.sequences``).
 """
 
 from __future__ import annotations
 
-import io
-import json
+import math
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .base import check_part
+from .base import suggest
+from .embedding import seed_embedding
+from .neural import SequentialRecommender, suggest_training
 
 ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
 LOSSES = ("both", "s", "g")
-CHECKPOINT_FORMAT = "leporid-dlr2/1"
 
 
 # --------------------------------------------------------------------------- configuration
@@ -314,12 +313,11 @@ class DLR2Network(nn.Module):
         self.user_emb = nn.Embedding(n_users, dim)
         self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=n_items)
         with torch.no_grad():
-            if user_emb is not None:
-                self.user_emb.weight.copy_(torch.as_tensor(_check(user_emb, (n_users, dim), "user")))
-            if item_emb is not None:
-                self.item_emb.weight[:n_items] = torch.as_tensor(
-                    _check(item_emb, (n_items, dim), "item"))
             self.item_emb.weight[n_items].zero_()
+        if user_emb is not None:
+            seed_embedding(self.user_emb, user_emb)
+        if item_emb is not None:
+            seed_embedding(self.item_emb, item_emb)
         self.set_frozen(freeze_embeddings)
         self.feature = FeatureNetwork(dim, seq_len, arch, channels_last=channels_last)
         self.S = Discriminator(dim)
@@ -353,72 +351,116 @@ class DLR2Network(nn.Module):
         return -torch.cdist(self.G(s), e, p=p)
 
 
-def _check(a, shape, what) -> np.ndarray:
-    a = np.asarray(a, np.float32)
-    if a.shape != shape:
-        raise ValueError(f"{what} embeddings have shape {a.shape}, expected {shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{what} embeddings contain NaN or infinite values")
-    return a
-
-
 # --------------------------------------------------------------------------- the recommender
-class DLR2:
+_CONFIG_FIELDS = [f.name for f in fields(DLR2Config)]
+
+
+class DLR2(SequentialRecommender):
     """DLR² as a recommender: ``fit(split)``, ``score(users, part)``, ``save``/``load``.
 
-    Parameters are the fields of ``DLR2Config`` (e.g. ``DLR2(init="leporid", arch="revnet")``).
-    ``fit`` trains with ``leporid.train.train_dlr2`` (model selection on validation only) and
-    keeps the best validation state. Learned state: ``network_``, ``history_``, ``states_``
-    (per-part user states, n_users x l item indices, padding = n_items).
+    Parameters are the fields of ``DLR2Config`` (e.g. ``DLR2(init="leporid", arch="revnet")``),
+    validated by it. ``fit`` trains with the generic loop (``leporid.train.loop``; model
+    selection on validation only) and keeps the best validation state. Learned state:
+    ``network_``, ``history_``, ``val_states_`` / ``test_states_`` (n_users x l item indices,
+    padding = n_items).
     """
 
-    def __init__(self, **params):
-        self.config = DLR2Config.from_dict(params)
+    name = "dlr2"
 
-    def get_params(self) -> dict:
-        return self.config.to_dict()
+    def __init__(self, dim=64, seq_len=5, arch="resnet", init="random", init_params=None,
+                 freeze_embeddings=False, loss="both", margin_s=0.5, margin_g=0.5,
+                 g_distance="euclidean", score_with="s", g_metric="euclidean", lr=1e-3,
+                 weight_decay=0.0, batch_size=128, epochs=2, iterations=None, cosine=True,
+                 metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
+                 threads=None, bf16=None, channels_last=True, device="cpu"):
+        self._set_training(dim=dim, init=init, init_params=init_params,
+                           freeze_embeddings=freeze_embeddings, lr=lr,
+                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
+                           iterations=iterations, metric=metric,
+                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
+                           patience=patience, seed=seed, threads=threads, device=device)
+        for name, v in (("margin_s", margin_s), ("margin_g", margin_g)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        self.seq_len, self.arch, self.loss, self.margin_s = seq_len, arch, loss, margin_s
+        self.margin_g, self.g_distance, self.score_with = margin_g, g_distance, score_with
+        self.g_metric, self.batch_size, self.bf16 = g_metric, batch_size, bf16
+        self.channels_last = channels_last
+        self.config                                    # validates the remaining fields
 
-    def __repr__(self) -> str:
-        return f"DLR2({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+    @property
+    def config(self) -> DLR2Config:
+        """The parameters as a ``DLR2Config`` (validated)."""
+        p = self.get_params()
+        if not isinstance(p["init"], str):
+            p["init"] = "arrays"
+        return DLR2Config(**p)
 
-    # -- fitting -----------------------------------------------------------------------------
-    def fit(self, split, progress: bool = False, checkpoint: str | Path | None = None,
-            callback=None, embeddings: tuple[np.ndarray, np.ndarray] | None = None) -> "DLR2":
-        """Train on ``split`` (see ``leporid.train.train_dlr2`` for the options)."""
-        from ..train.dlr2_trainer import fit_model
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """lr 1e-4-1e-2 (log), weight decay 0-1e-2, margins 0.1-1, batch 64/128/256."""
+        return {**suggest_training(trial, fixed),
+                "margin_s": suggest(trial, fixed, "margin_s", "float", 0.1, 1.0),
+                "margin_g": suggest(trial, fixed, "margin_g", "float", 0.1, 1.0),
+                "batch_size": suggest(trial, fixed, "batch_size", "categorical", [64, 128, 256])}
 
-        return fit_model(self, split, progress=progress, checkpoint=checkpoint,
-                         callback=callback, embeddings=embeddings)
+    # -- the training contract -------------------------------------------------------------
+    def _make_network(self, user_init, item_init):
+        return DLR2Network(self.n_users_, self.n_items_, self.dim, self.seq_len, self.arch,
+                           user_init, item_init, self.freeze_embeddings, self.channels_last)
 
-    def _setup(self, split, user_emb=None, item_emb=None) -> None:
-        """Build the network and everything scoring needs from ``split`` (no training)."""
-        from ..train.sequential import user_states
+    def _build(self, data) -> None:
+        from ..data.sequences import NegativeSampler, sliding_windows
 
-        c = self.config
-        torch.manual_seed(c.seed)
-        self.network_ = DLR2Network(split.n_users, split.n_items, c.dim, c.seq_len, c.arch,
-                                    user_emb, item_emb, c.freeze_embeddings,
-                                    c.channels_last).to(c.device)
-        self.n_users_, self.n_items_ = split.n_users, split.n_items
-        self.bf16_ = use_bf16(c.bf16, c.device)
-        self.states_ = {p: user_states(split, p, c.seq_len) for p in ("validation", "test")}
-        seen = split.matrix("train", "validation")
-        self.seen_ = (seen.indptr.astype(np.int64), seen.indices.astype(np.int64))
-        self.user_ids_ = np.asarray(split.user_ids)
-        self.item_ids_ = np.asarray(split.item_ids)
-        self.fingerprint_ = split.fingerprint()
-        self.history_ = []
+        super()._build(data)
+        self.bf16_ = use_bf16(self.bf16, self.device)
+        indptr, items = data.sequences("train")
+        w = sliding_windows(indptr, items, self.seq_len, self.n_items_)
+        if len(w[2]) == 0:
+            raise ValueError("no training windows: every user has fewer than 2 training items")
+        self._windows = w
+        dev = self.device
+        self._t_windows = tuple(torch.as_tensor(a, device=dev) for a in w)
+        self._sampler = NegativeSampler(data.train)
 
-    def _check_fitted(self):
-        if not hasattr(self, "network_"):
-            raise RuntimeError("DLR2 is not fitted; call fit(split) or DLR2.load(path) first")
+    def _finish(self) -> None:
+        self.bf16_ = use_bf16(self.bf16, self.device)
+
+    def batches(self, rng: np.random.Generator) -> list:
+        """Every training window once in random order, one fresh negative each."""
+        w_users = self._windows[0]
+        perm = rng.permutation(len(w_users))
+        negs = self._sampler.sample(w_users[perm], rng)
+        dev = self.device
+        perm_t, neg_t = torch.as_tensor(perm, device=dev), torch.as_tensor(negs, device=dev)
+        t_users, t_states, t_targets = self._t_windows
+        b = self.batch_size
+        out = []
+        for s in range(0, len(perm), b):
+            idx = perm_t[s:s + b]
+            out.append((t_users[idx], t_states[idx], t_targets[idx], neg_t[s:s + b]))
+        return out
+
+    def batch_loss(self, batch) -> torch.Tensor:
+        """``L_S + L_G`` (or one alone) of a batch; the state is computed once per window."""
+        users, states, targets, negs = batch
+        net = self.network_
+        s = net.state(users, states, self.bf16_)
+        e_pos, e_neg = net.item_emb(targets), net.item_emb(negs)
+        total = s.new_zeros(())
+        if self.loss in ("both", "s"):
+            out = net.S(torch.cat([s, s]), torch.cat([e_pos, e_neg]))
+            total = total + loss_s(out[:len(s)], out[len(s):], self.margin_s)
+        if self.loss in ("both", "g"):
+            total = total + loss_g(net.G(s), e_pos, e_neg, self.margin_g, self.g_distance)
+        return total
 
     # -- scoring -----------------------------------------------------------------------------
     @torch.no_grad()
     def score_states(self, users: np.ndarray, states: np.ndarray, batch: int = 256) -> torch.Tensor:
         """Scores (higher = better) of all items for ``users`` with the given ``states``."""
         self._check_fitted()
-        c, net = self.config, self.network_
+        net = self.network_
         was_training = net.training
         net.eval()
         dev = next(net.parameters()).device
@@ -428,7 +470,7 @@ class DLR2:
         try:
             for i in range(0, len(u), batch):
                 s = net.state(u[i:i + batch], st[i:i + batch], self.bf16_)
-                out[i:i + batch] = net.rank_scores(s, c.score_with, c.g_metric)
+                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric)
         finally:
             net.train(was_training)
         return out
@@ -436,107 +478,5 @@ class DLR2:
     def score(self, users: np.ndarray, part: str) -> torch.Tensor:
         """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per DESIGN §3."""
         self._check_fitted()
-        check_part(part)
         users = np.asarray(users, np.int64)
-        return self.score_states(users, self.states_[part][users])
-
-    def recommend(self, users: np.ndarray, n: int = 10, states: np.ndarray | None = None,
-                  exclude=None) -> np.ndarray:
-        """Top-``n`` item indices per user (-1 padding), after the known history.
-
-        Default state: the test-time state (history through validation); excluded: the user's
-        train + validation items. ``exclude`` is an optional CSR-like ``(indptr, indices)``
-        aligned with ``users`` to use instead.
-        """
-        from .base import top_k
-
-        self._check_fitted()
-        users = np.asarray(users, np.int64)
-        states = self.states_["test"][users] if states is None else np.asarray(states, np.int64)
-        scores = self.score_states(users, states).cpu().numpy()
-        if exclude is None:
-            indptr, indices = self.seen_
-            lo, hi = indptr[users], indptr[users + 1]
-        else:
-            indptr, indices = exclude
-            lo, hi = indptr[:-1], indptr[1:]
-        counts = hi - lo
-        rows = np.repeat(np.arange(len(users)), counts)
-        offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        cols = indices[np.repeat(lo, counts) + offs]
-        scores[rows, cols] = -np.inf
-        top = top_k(scores, n)
-        top[np.isneginf(np.take_along_axis(scores, top, 1))] = -1
-        return top
-
-    # -- checkpoints -------------------------------------------------------------------------
-    def checkpoint_dict(self) -> dict:
-        """What ``save`` writes: only tensors, str, numbers and containers (weights_only-safe)."""
-        self._check_fitted()
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "config": json.dumps(self.config.to_dict()),
-            "n_users": self.n_users_, "n_items": self.n_items_,
-            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-            "states": {p: torch.from_numpy(v) for p, v in self.states_.items()},
-            "seen_indptr": torch.from_numpy(self.seen_[0]),
-            "seen_indices": torch.from_numpy(self.seen_[1]),
-            "user_ids": json.dumps(self.user_ids_.tolist()),
-            "item_ids": json.dumps(self.item_ids_.tolist()),
-            "fingerprint": self.fingerprint_,
-            "history": json.dumps(self.history_),
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the model atomically (``torch.save`` of ``checkpoint_dict``)."""
-        from ..results import atomic_write
-
-        buf = io.BytesIO()
-        torch.save(self.checkpoint_dict(), buf)
-        return atomic_write(path, buf.getvalue())
-
-    @classmethod
-    def from_checkpoint_dict(cls, ck: dict, device: str | None = None) -> "DLR2":
-        if ck.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"not a DLR2 checkpoint (format {ck.get('format')!r}, "
-                             f"expected {CHECKPOINT_FORMAT!r})")
-        config = json.loads(ck["config"])
-        if device is not None:
-            config["device"] = device
-        model = cls(**config)
-        c = model.config
-        model.n_users_, model.n_items_ = int(ck["n_users"]), int(ck["n_items"])
-        model.bf16_ = use_bf16(c.bf16, c.device)
-        model.network_ = DLR2Network(model.n_users_, model.n_items_, c.dim, c.seq_len, c.arch,
-                                     freeze_embeddings=c.freeze_embeddings,
-                                     channels_last=c.channels_last)
-        model.network_.load_state_dict(ck["state_dict"])
-        model.network_.to(c.device).eval()
-        model.states_ = {p: v.numpy().astype(np.int64) for p, v in ck["states"].items()}
-        model.seen_ = (ck["seen_indptr"].numpy().astype(np.int64),
-                       ck["seen_indices"].numpy().astype(np.int64))
-        model.user_ids_ = np.asarray(json.loads(ck["user_ids"]))
-        model.item_ids_ = np.asarray(json.loads(ck["item_ids"]))
-        model.fingerprint_ = ck["fingerprint"]
-        model.history_ = json.loads(ck["history"])
-        return model
-
-    @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> "DLR2":
-        """Load a model written by ``save`` (``torch.load(..., weights_only=True)``)."""
-        path = Path(path)
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - name the file in the error
-            raise ValueError(f"{path}: cannot read a DLR2 checkpoint ({exc})") from exc
-        if not isinstance(ck, dict):
-            raise ValueError(f"{path}: not a DLR2 checkpoint")
-        if "model" in ck and ck.get("format") != CHECKPOINT_FORMAT:   # a training checkpoint
-            ck = ck["model"]
-        try:
-            return cls.from_checkpoint_dict(ck, device)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}: {exc}") from exc
-
+        return self.score_states(users, self.states_for(users, part))

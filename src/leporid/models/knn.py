@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import BaseRecommender, topk_sparse_rows
+from .base import BaseRecommender, topk_sparse_rows, suggest
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric", "dice", "tversky")
 SET_SIMILARITIES = ("jaccard", "dice", "tversky")
@@ -115,8 +115,6 @@ def bm25_doc_factor(lengths: np.ndarray, avg_len: float, k1: float = BM25_K1,
 
 
 class _KNNBase(BaseRecommender):
-    _param_names = ("topk", "shrink", "similarity", "normalize", "feature_weighting",
-                    "asymmetric_alpha", "tversky_alpha", "tversky_beta", "fold_in", "block_size")
 
     def __init__(self, topk: int = 100, shrink: float = 0.0, similarity: str = "cosine",
                  normalize: bool = True, feature_weighting: str = "none",
@@ -136,6 +134,26 @@ class _KNNBase(BaseRecommender):
         self.asymmetric_alpha = float(asymmetric_alpha)
         self.tversky_alpha, self.tversky_beta = float(tversky_alpha), float(tversky_beta)
         self.fold_in, self.block_size = bool(fold_in), int(block_size)
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """Dacrema et al.: similarity, topk 5-1000, shrink 0-1000, feature weighting (cosine
+        and asymmetric only), the asymmetric / Tversky alphas."""
+        sim = suggest(trial, fixed, "similarity", "categorical", list(SIMILARITIES))
+        p = {"similarity": sim,
+             "topk": suggest(trial, fixed, "topk", "int", 5, 1000),
+             "shrink": suggest(trial, fixed, "shrink", "int", 0, 1000)}
+        if sim == "cosine":
+            p["normalize"] = suggest(trial, fixed, "normalize", "categorical", [True, False])
+        if sim == "asymmetric":
+            p["asymmetric_alpha"] = suggest(trial, fixed, "asymmetric_alpha", "float", 0.0, 2.0)
+        if sim == "tversky":
+            p["tversky_alpha"] = suggest(trial, fixed, "tversky_alpha", "float", 0.0, 2.0)
+            p["tversky_beta"] = suggest(trial, fixed, "tversky_beta", "float", 0.0, 2.0)
+        if sim in ("cosine", "asymmetric"):
+            p["feature_weighting"] = suggest(trial, fixed, "feature_weighting", "categorical",
+                                             ["none", "BM25", "TF-IDF"])
+        return p
 
     def _sim_args(self) -> dict:
         return dict(similarity=self.similarity, shrink=self.shrink, normalize=self.normalize,
@@ -210,6 +228,7 @@ class UserKNN(_KNNBase):
         return sp.csr_matrix((v, (r, c)), shape=(len(users), self.n_users_), dtype=np.float32)
 
     def score(self, users: np.ndarray, part: str = "test") -> np.ndarray:
+        self._check_fitted()
         users = np.asarray(users, dtype=np.int64)
         out = np.empty((len(users), self.n_items_), np.float32)
         for start in range(0, len(users), self.block_size):

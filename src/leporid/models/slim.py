@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .base import BaseRecommender
+from .base import BaseRecommender, suggest
 
 
 def _fit_items(X: sp.csc_matrix, items: np.ndarray, alpha: float, l1_ratio: float,
@@ -58,7 +58,6 @@ def _fit_items(X: sp.csc_matrix, items: np.ndarray, alpha: float, l1_ratio: floa
 class SLIM(BaseRecommender):
     """SLIM ElasticNet item-item model; ``W_`` (n_items x n_items, CSR) after ``fit``."""
 
-    _param_names = ("topk", "l1_ratio", "alpha", "max_iter", "tol", "fold_in", "n_jobs", "seed")
 
     def __init__(self, topk: int = 100, l1_ratio: float = 0.1, alpha: float = 1.0,
                  max_iter: int = 100, tol: float = 1e-4, fold_in: bool = True,
@@ -70,6 +69,13 @@ class SLIM(BaseRecommender):
         self.topk, self.l1_ratio, self.alpha = int(topk), float(l1_ratio), float(alpha)
         self.max_iter, self.tol, self.fold_in = int(max_iter), float(tol), bool(fold_in)
         self.n_jobs, self.seed = n_jobs, int(seed)
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """topk 5-1000, l1_ratio 1e-5-1 (log), alpha 1e-3-1 (log)."""
+        return {"topk": suggest(trial, fixed, "topk", "int", 5, 1000),
+                "l1_ratio": suggest(trial, fixed, "l1_ratio", "float", 1e-5, 1.0, log=True),
+                "alpha": suggest(trial, fixed, "alpha", "float", 1e-3, 1.0, log=True)}
 
     def fit(self, split) -> "SLIM":
         from joblib import Parallel, delayed

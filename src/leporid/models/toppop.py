@@ -13,7 +13,6 @@ from .base import BaseRecommender, check_part
 class TopPop(BaseRecommender):
     """Non-personalised popularity baseline."""
 
-    _param_names = ()
 
     def fit(self, split) -> "TopPop":
         self.n_users_, self.n_items_ = split.n_users, split.n_items

@@ -1,12 +1,19 @@
-"""Training: sequential windows and negative sampling, and the DLR² training loop.
+"""Training: the generic loop every neural model trains through, and hyperparameter search.
 
-``train_dlr2(split, init="leporid", seed=123, **config) -> (model, history)`` trains DLR² with
-model selection on validation; evaluate the result with ``leporid.eval.evaluate(model, split,
-"test")``.
+``leporid.train.loop.train(model, split)`` (what ``model.fit(split)`` runs) trains any neural
+model of ``leporid.models`` with model selection on validation; ``leporid.train.tuning`` searches
+hyperparameters on validation. Sequence windows and the negative sampler live below models, in
+``leporid.data.sequences``.
 """
 
-from .dlr2_trainer import fit_model, train_dlr2
-from .sequential import NegativeSampler, last_items, sliding_windows, user_states
 
-__all__ = ["NegativeSampler", "fit_model", "last_items", "sliding_windows", "train_dlr2",
-           "user_states"]
+
+def __getattr__(name):  # lazy: `leporid.train.tuning` (classic models) must not import torch
+    if name in ("format_entry", "train"):
+        from . import loop
+
+        return getattr(loop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["format_entry", "train"]

@@ -1,11 +1,10 @@
 """Hyperparameter search on validation (optuna, seeded TPE), then one test evaluation.
 
-``SEARCH_SPACES[name](trial, **fixed) -> model`` builds an unfitted model from an optuna trial,
-over the ranges of Dacrema et al. (RecSys 2019): KNN top-K 5-1000, shrink 0-1000, similarity
-type, feature weighting none/BM25/TF-IDF (cosine and asymmetric only, as they do); SLIM
-l1_ratio 1e-5-1 (log), alpha 1e-3-1 (log), top-K 5-1000; BPR-MF factors, learning rate,
-regularisation and epochs. Keyword arguments pin a parameter (it is then not searched) or pass
-a constructor argument through (``seed=...``).
+``SEARCH_SPACES[name](trial, **fixed) -> model`` builds an unfitted model from an optuna trial.
+Each model class declares its own space (classmethod ``search_space(trial, fixed) -> dict``):
+the classic ones over the ranges of Dacrema et al. (RecSys 2019), the neural ones learning rate
+1e-4-1e-2 (log) and weight decay 0-1e-2 plus their own key parameters. Keyword arguments pin a
+parameter (it is then not searched) or pass a constructor argument through (``seed=...``).
 
 ``tune`` fits a model per trial on ``split`` (training data) and scores it on validation only;
 ``tune_and_test`` then evaluates the chosen model once on test. Test data is never read while
@@ -16,77 +15,49 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
 
 from .. import DEFAULT_SEED
 from ..eval import evaluate
-from ..models import MODELS, make_model
-from ..models.knn import SIMILARITIES
+from ..models import MODELS, make_model, model_class
 
 
-def _suggest(trial, fixed: dict, name: str, kind: str, *args, **kwargs):
-    if name in fixed:
-        return fixed.pop(name)
-    return getattr(trial, f"suggest_{kind}")(name, *args, **kwargs)
+def model_space(name: str) -> Callable:
+    """``space(trial, **fixed) -> unfitted model`` from the class's own ``search_space``:
+    keyword arguments pin a parameter (it is then not searched) or pass a constructor argument
+    through (``seed=...``)."""
+    cls = model_class(name)
 
-
-def toppop_space(trial, **fixed):
-    """TopPop has nothing to tune."""
-    return make_model("toppop", **fixed)
-
-
-def _knn_space(name: str):
     def space(trial, **fixed):
         fixed = dict(fixed)
-        sim = _suggest(trial, fixed, "similarity", "categorical", list(SIMILARITIES))
-        p = {"similarity": sim,
-             "topk": _suggest(trial, fixed, "topk", "int", 5, 1000),
-             "shrink": _suggest(trial, fixed, "shrink", "int", 0, 1000)}
-        if sim == "cosine":
-            p["normalize"] = _suggest(trial, fixed, "normalize", "categorical", [True, False])
-        if sim == "asymmetric":
-            p["asymmetric_alpha"] = _suggest(trial, fixed, "asymmetric_alpha", "float", 0.0, 2.0)
-        if sim == "tversky":
-            p["tversky_alpha"] = _suggest(trial, fixed, "tversky_alpha", "float", 0.0, 2.0)
-            p["tversky_beta"] = _suggest(trial, fixed, "tversky_beta", "float", 0.0, 2.0)
-        if sim in ("cosine", "asymmetric"):
-            p["feature_weighting"] = _suggest(trial, fixed, "feature_weighting", "categorical",
-                                              ["none", "BM25", "TF-IDF"])
-        return make_model(name, **p, **fixed)
+        params = cls.search_space(trial, fixed)
+        return make_model(name, **params, **fixed)
 
-    space.__doc__ = f"{name}: similarity, topk 5-1000, shrink 0-1000, weighting, alphas."
+    space.__doc__ = cls.search_space.__doc__
+    space.__name__ = f"{name}_space"
     return space
 
 
-def slim_space(trial, **fixed):
-    """SLIM: topk 5-1000, l1_ratio 1e-5-1 (log), alpha 1e-3-1 (log)."""
-    fixed = dict(fixed)
-    p = {"topk": _suggest(trial, fixed, "topk", "int", 5, 1000),
-         "l1_ratio": _suggest(trial, fixed, "l1_ratio", "float", 1e-5, 1.0, log=True),
-         "alpha": _suggest(trial, fixed, "alpha", "float", 1e-3, 1.0, log=True)}
-    return make_model("slim", **p, **fixed)
+class _Spaces(Mapping):
+    """``SEARCH_SPACES[name]``: the search space of every registered model (read from the
+    model classes, so a new model brings its own)."""
+
+    def __getitem__(self, name: str) -> Callable:
+        if name not in MODELS:
+            raise KeyError(name)
+        return model_space(name)
+
+    def __iter__(self):
+        return iter(MODELS)
+
+    def __len__(self) -> int:
+        return len(MODELS)
 
 
-def bpr_space(trial, **fixed):
-    """BPR-MF (Adam, batch 1024): factors 8-256 (log), lr 1e-4-1e-1 (log), reg 1e-6-1e-1
-    (log), epochs 10-200."""
-    fixed = dict(fixed)
-    p = {"factors": _suggest(trial, fixed, "factors", "int", 8, 256, log=True),
-         "lr": _suggest(trial, fixed, "lr", "float", 1e-4, 1e-1, log=True),
-         "reg": _suggest(trial, fixed, "reg", "float", 1e-6, 1e-1, log=True),
-         "epochs": _suggest(trial, fixed, "epochs", "int", 10, 200, step=10)}
-    return make_model("bpr", **p, **fixed)
-
-
-SEARCH_SPACES: dict[str, Callable] = {
-    "toppop": toppop_space,
-    "itemknn": _knn_space("itemknn"),
-    "userknn": _knn_space("userknn"),
-    "slim": slim_space,
-    "bpr": bpr_space,
-}
+SEARCH_SPACES: Mapping[str, Callable] = _Spaces()
 
 
 def build(space: Callable, params: dict, **fixed):
@@ -194,8 +165,5 @@ def tune_and_test(make_model: Callable, split, n_trials: int = 30, timeout: floa
 def tune_model(name: str, split, n_trials: int = 30, **kwargs) -> dict:
     """``tune_and_test`` over ``SEARCH_SPACES[name]``; ``fixed`` (dict) pins parameters."""
     fixed = dict(kwargs.pop("fixed", None) or {})
-    if name not in SEARCH_SPACES:
-        raise KeyError(f"no search space for model {name!r}; choose from {sorted(SEARCH_SPACES)}"
-                       f" (registered models: {sorted(MODELS)})")
-    space = SEARCH_SPACES[name]
+    space = model_space(name)
     return tune_and_test(lambda trial: space(trial, **fixed), split, n_trials, **kwargs)

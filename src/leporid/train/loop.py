@@ -1,0 +1,250 @@
+"""The one training loop of every neural model: Adam, cosine schedule, validation-only model
+selection, patience, best weights restored, atomic resumable checkpoints, callbacks, progress.
+
+Contract (``leporid.models.neural``): the model builds its seeded network (``_build(data)``),
+supplies the batches of an epoch (``batches(rng)``, a list drawn from
+``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``); the
+loop does everything else:
+
+- Adam over the trainable parameters (``lr``, ``weight_decay``), cosine annealing to 0 over
+  the planned steps (``iterations``, or ``epochs`` x batches per epoch) when ``cosine``;
+- with a ``Split``: validation every ``eval_every`` steps (default ``evals_per_epoch`` times per
+  epoch) and at the end, through ``leporid.eval.evaluate`` on the **validation** part only;
+  the best state on ``metric`` is kept and restored at the end; ``patience`` validations
+  without improvement stop training. With a bare sparse matrix (no validation): the full
+  budget, no selection (the loss is still recorded);
+- ``checkpoint=PATH``: the complete state (weights, best weights, Adam, scheduler, step,
+  history) is written atomically after every validation; a later call with the same data and
+  parameters continues from it. Epoch ``k``'s batches come from ``default_rng([seed, k])``, so
+  a resumed run equals an uninterrupted one;
+- ``callbacks``: callables ``f(entry)`` run after each validation, or objects with any of
+  ``on_train_begin(model)``, ``on_validation(model, entry)``, ``on_train_end(model)``
+  (``on_train_begin`` sees the seeded network before the first step);
+- a tqdm progress bar (``progress=True``) and ``model.history_`` (one entry per validation:
+  step, epoch, mean training loss, validation metrics, seconds, best flag).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..models.neural import RUNTIME_PARAMS, read_torch_file
+
+TRAIN_FORMAT = "leporid-train/1"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run with ``n`` torch CPU threads (``None``: leave the setting), restored afterwards."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _callback_hooks(callbacks, event: str):
+    for cb in callbacks or ():
+        fn = getattr(cb, event, None)
+        if fn is not None:
+            yield fn
+        elif event == "on_validation" and callable(cb):
+            yield lambda model, entry, cb=cb: cb(entry)
+
+
+def _config_key(model) -> str:
+    p = json.loads(model.params_json())
+    for k in RUNTIME_PARAMS:
+        p.pop(k, None)
+    return json.dumps(p, sort_keys=True)
+
+
+def validation_entry(model, split) -> dict:
+    """Validation metrics of ``model`` (``ValueError`` for an unknown selection metric)."""
+    from ..eval import evaluate
+
+    res = evaluate(model, split, "validation")["all"]
+    if model.metric not in res:
+        raise ValueError(f"unknown selection metric {model.metric!r}; available: "
+                         f"{sorted(k for k in res if '@' in k)}")
+    return {k: float(v) for k, v in res.items() if k != "n_users"}
+
+
+def train(model, data, progress: bool = False, checkpoint=None, callbacks=()):
+    """Fit ``model`` in place on ``data`` (a ``Split``, or a users x items sparse matrix) and
+    return it; see the module docstring."""
+    with torch_threads(model.threads):
+        return _train(model, data, progress, checkpoint, callbacks)
+
+
+def _train(model, data, progress, checkpoint, callbacks):
+    from tqdm.auto import tqdm
+
+    selecting = not sp.issparse(data)
+    model._build(data)
+    net = model.network_
+    steps_per_epoch = len(model.batches(np.random.default_rng([model.seed, 0])))
+    if steps_per_epoch == 0:
+        raise ValueError(f"{type(model).__name__}: no training batches in this data")
+    total = int(model.iterations or model.epochs * steps_per_epoch)
+    eval_every = int(model.eval_every or math.ceil(steps_per_epoch / model.evals_per_epoch))
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params:                  # everything frozen (e.g. BPR-MF with frozen embeddings)
+        params, total = [torch.zeros(1, requires_grad=True)], 0
+    opt = torch.optim.Adam(params, lr=model.lr, weight_decay=model.weight_decay)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total, 1))
+             if model.cosine else None)
+    state = {"step": 0, "best": -math.inf, "bad": 0, "done": False, "best_state": None}
+    history: list[dict] = []
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt is not None and ckpt.exists():
+        _resume(ckpt, model, opt, sched, state, history)
+    model.history_ = history
+    for fn in _callback_hooks(callbacks, "on_train_begin"):
+        fn(model)
+
+    init_name = model.init if isinstance(model.init, str) else "arrays"
+    t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+    bar = tqdm(total=total, initial=state["step"], desc=f"{model.name} {init_name}",
+               unit="step", disable=not progress, dynamic_ncols=True)
+    loss_sum, loss_n, train_time, n_steps = 0.0, 0, 0.0, 0
+    cache: tuple[int, list] | None = None
+    net.train()
+    try:
+        while state["step"] < total and not state["done"]:
+            step = state["step"]
+            tick = time.perf_counter()
+            epoch, pos = divmod(step, steps_per_epoch)
+            if cache is None or cache[0] != epoch:
+                cache = (epoch, model.batches(np.random.default_rng([model.seed, epoch])))
+            loss = model.batch_loss(cache[1][pos])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{model.name}: the training loss is {float(loss)} at "
+                                         f"step {step}; lower lr or check the parameters")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            loss_sum += float(loss.detach())
+            loss_n += 1
+            n_steps += 1
+            train_time += time.perf_counter() - tick
+            state["step"] = step + 1
+            bar.update(1)
+            if state["step"] % eval_every == 0 or state["step"] == total:
+                entry = _checkpoint_entry(model, data, selecting, state, loss_sum / loss_n,
+                                          steps_per_epoch, time.perf_counter() - t0)
+                entry["steps_per_s"] = round(n_steps / max(train_time, 1e-9), 2)
+                history.append(entry)
+                loss_sum, loss_n, train_time, n_steps = 0.0, 0, 0.0, 0
+                post = {"loss": f"{entry['loss']:.4f}"}
+                if selecting:
+                    post[f"val_{model.metric}"] = f"{entry['validation'][model.metric]:.4f}"
+                bar.set_postfix(**post)
+                for fn in _callback_hooks(callbacks, "on_validation"):
+                    fn(model, entry)
+                if ckpt is not None:
+                    _save(ckpt, model, opt, sched, state, history)
+                net.train()
+    finally:
+        bar.close()
+    if selecting and not history:      # resumed a finished run: make sure a selection exists
+        history.append(_checkpoint_entry(model, data, True, state, float("nan"),
+                                         steps_per_epoch, time.perf_counter() - t0))
+    if state["best_state"] is not None:
+        net.load_state_dict(state["best_state"])
+    net.eval()
+    model._finish()
+    if ckpt is not None:
+        state["done"] = True
+        _save(ckpt, model, opt, sched, state, history)
+    for fn in _callback_hooks(callbacks, "on_train_end"):
+        fn(model)
+    return model
+
+
+def _checkpoint_entry(model, data, selecting, state, mean_loss, steps_per_epoch, seconds):
+    entry = {"step": state["step"], "epoch": round(state["step"] / steps_per_epoch, 3),
+             "loss": mean_loss, "seconds": round(seconds, 2)}
+    if not selecting:
+        return entry
+    val = validation_entry(model, data)
+    score = val[model.metric]
+    improved = score > state["best"]
+    if improved:
+        state["best"], state["bad"] = score, 0
+        state["best_state"] = copy.deepcopy(
+            {k: v.detach().cpu() for k, v in model.network_.state_dict().items()})
+    else:
+        state["bad"] += 1
+        if state["bad"] >= model.patience:
+            state["done"] = True
+    entry.update(validation=val, best=improved)
+    return entry
+
+
+def format_entry(e: dict, metric: str = "HR@10") -> str:
+    """One line for a history entry: step, epoch, loss, validation metrics, a star if best."""
+    head = f"step {e['step']:>6} epoch {e['epoch']:6.2f}  loss {e['loss']:.4f}"
+    if "validation" not in e:
+        return head + f"  ({e['seconds']:.0f}s)"
+    v = e["validation"]
+    cols = [f"{k} {v[k]:.4f}" for k in dict.fromkeys(["HR@5", "HR@10", "F1@10", metric])
+            if k in v]
+    return (head + "  validation " + "  ".join(cols) + f"  ({e['seconds']:.0f}s)"
+            + (" *" if e["best"] else ""))
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _save(path: Path, model, opt, sched, state, history) -> None:
+    from ..results import atomic_write
+
+    current = {k: v.detach().cpu() for k, v in model.network_.state_dict().items()}
+    model.history_ = history
+    model_dict = model.checkpoint_dict(state["best_state"] or current)
+    ck = {"format": TRAIN_FORMAT, "model": model_dict, "current_state": current,
+          "optimizer": opt.state_dict(),
+          "scheduler": sched.state_dict() if sched is not None else None,
+          "step": state["step"], "best": state["best"], "bad": state["bad"],
+          "done": state["done"], "config_key": _config_key(model),
+          "fingerprint": json.dumps(model.fingerprint_)}
+    buf = io.BytesIO()
+    torch.save(ck, buf)
+    atomic_write(path, buf.getvalue())
+
+
+def _resume(path: Path, model, opt, sched, state, history) -> None:
+    ck = read_torch_file(path)
+    if not isinstance(ck, dict) or ck.get("format") != TRAIN_FORMAT:
+        raise ValueError(f"{path}: not a leporid training checkpoint")
+    try:
+        fingerprint = json.loads(ck["fingerprint"])
+        if fingerprint != model.fingerprint_:
+            raise ValueError(f"{path}: checkpoint was trained on other data (fingerprint "
+                             f"{fingerprint} != {model.fingerprint_}); delete it or choose "
+                             "another path")
+        if ck["config_key"] != _config_key(model):
+            raise ValueError(f"{path}: checkpoint has a different configuration; delete it or "
+                             "choose another path")
+        model.network_.load_state_dict(ck["current_state"])
+        opt.load_state_dict(ck["optimizer"])
+        if sched is not None and ck["scheduler"] is not None:
+            sched.load_state_dict(ck["scheduler"])
+        state.update(step=int(ck["step"]), best=float(ck["best"]), bad=int(ck["bad"]),
+                     done=bool(ck["done"]), best_state=ck["model"]["state_dict"])
+        history.extend(json.loads(ck["model"]["attributes"])["history_"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"{path}: damaged training checkpoint ({type(exc).__name__})") from None
