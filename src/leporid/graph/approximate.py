@@ -195,8 +195,9 @@ def _band_tables(sig, rng):
     ar = np.arange(n, dtype=np.int32)
     for t in range(bands):
         key = (sig[:, 2 * t].astype(np.uint64) << np.uint64(32)) | sig[:, 2 * t + 1]
-        key[empty] = ar[empty]  # distinct keys below any real one are never shared... almost:
-        key[empty] |= np.uint64(1) << np.uint64(63)  # ...so put them in a range of their own
+        # empty rows (all-ones signatures) would share every bucket: give each its own key;
+        # a rare clash with a real key only adds a candidate of similarity 0, never kept
+        key[empty] = ar[empty].astype(np.uint64) | (np.uint64(1) << np.uint64(63))
         perm = rng.permutation(n).astype(np.int32)
         o = perm[np.argsort(key[perm], kind="stable")]
         ks = key[o]
