@@ -6,7 +6,7 @@ import json
 import sys
 import warnings
 
-from .common import add_dataset_args, column_options
+from .common import add_dataset_args, check_output_dir, column_options
 
 
 def register(sub) -> None:
@@ -67,7 +67,8 @@ def _stats(args) -> int:
         out = {"prepared": dataset_statistics(split)}
     else:
         out = {"loaded": dataset_statistics(inter),
-               "prepared": dataset_statistics(prepare(inter, min_count=args.min_count))}
+               "prepared": dataset_statistics(prepare(inter, min_count=args.min_count,
+                                                           protocol=args.protocol))}
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
@@ -81,12 +82,14 @@ def _stats(args) -> int:
 def _prepare(args) -> int:
     from ..data import dataset_statistics, format_statistics, prepare
     from ..data.interactions import DataError
-    from ..data.split_io import save_split
+    from ..data.split_io import check_split_target, save_split
 
+    check_output_dir(args.out)
+    check_split_target(args.out)
     inter = _load(args)
     if inter is None:
         raise DataError(f"{args.dataset}: is already a prepared split")
-    split = prepare(inter, min_count=args.min_count)
+    split = prepare(inter, min_count=args.min_count, protocol=args.protocol)
     path = save_split(split, args.out)
     print(format_statistics(dataset_statistics(split)))
     print(f"\nsaved the split to {path} (fingerprint {split.fingerprint()}); "

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.stats import tail_indices
+from ..data.validation import check_number
 from ..models.base import check_part, top_k
 from .metrics import aggregate, per_user_metrics
 
@@ -66,12 +67,14 @@ def rank_batch(scores: np.ndarray, excluded: sp.csr_matrix, k: int) -> np.ndarra
 
 def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 1024,
              tail_fraction: float = 0.25, return_topn: bool = False,
-             progress: bool = False) -> dict:
+             progress: bool = False, per_user: bool = False) -> dict:
     """Evaluate ``model`` (anything with ``score(users, part)``) on ``part`` of ``split``.
 
     Returns ``{"part", "ks", "all": {metric@k: value, ..., "n_users"}, "tail": {...},
     "users": evaluated user indices, "topn": (n_users_eval x max(ks)) item indices}`` (``topn``
-    only when ``return_topn``). Metrics: see ``leporid.eval.metrics``.
+    only when ``return_topn``). Metrics: see ``leporid.eval.metrics``. With ``per_user``, also
+    ``"per_user": {metric@k: array}`` (HR, Precision, Recall, F1u, NDCG of each evaluated user,
+    aligned with ``"users"``) and ``"in_tail"`` (bool array), for paired tests over users.
     """
     from tqdm.auto import tqdm
 
@@ -79,6 +82,8 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
     ks = tuple(int(k) for k in ks)
     if not ks or min(ks) < 1:
         raise ValueError(f"ks must be positive integers, got {ks}")
+    batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+    check_number(tail_fraction, "tail_fraction", low=0, high=1)
     kmax = max(ks)
     held = split.validation if part == "validation" else split.test
     excluded = candidates_excluded(split, part)
@@ -94,12 +99,14 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
                              f"expected {(len(ub), split.n_items)}")
         topn[start:start + len(ub)] = rank_batch(scores, excluded[ub], kmax)
     hits = _hits(held[users], topn, kmax)
-    per_user = per_user_metrics(hits, n_rel[users], ks)
+    values = per_user_metrics(hits, n_rel[users], ks)
     in_tail = np.isin(users, tail_users(split, tail_fraction))
-    out = {"part": part, "ks": list(ks), "all": aggregate(per_user, ks),
-           "tail": aggregate(per_user, ks, in_tail), "users": users}
+    out = {"part": part, "ks": list(ks), "all": aggregate(values, ks),
+           "tail": aggregate(values, ks, in_tail), "users": users}
     if return_topn:
         out["topn"] = topn
+    if per_user:
+        out["per_user"], out["in_tail"] = values, in_tail
     return out
 
 

@@ -23,6 +23,7 @@ from numba import njit, prange
 from tqdm.auto import tqdm
 
 from .compile import warm_up
+from ..data.validation import check_matrix, check_number
 
 
 # --- compiled CPU kernels --------------------------------------------------------------------
@@ -106,12 +107,17 @@ def _select_topk(C, r0, deg, k, out_idx, out_val, out_cnt, n_threads):
 
 # --- helpers ---------------------------------------------------------------------------------
 def _binary_csr(X) -> sp.csr_matrix:
-    X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-    X.sum_duplicates()
-    X.eliminate_zeros()
-    X.data[:] = 1.0
-    X.sort_indices()
-    return X
+    """A validated binary copy (``leporid.data.validation.check_matrix``)."""
+    return check_matrix(X)
+
+
+def _gpu_driver_present() -> bool:
+    """Whether a CUDA/ROCm driver is visible, without importing torch (a torch import costs
+    seconds and, next to pyarrow's reader threads, can abort the process at exit)."""
+    import os
+
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
+                                           "/dev/dxg"))
 
 
 def _csr_arrays(X):
@@ -120,19 +126,11 @@ def _csr_arrays(X):
     return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
 
 
-def _nvidia_driver_present() -> bool:
-    """Whether an NVIDIA driver is visible, checked without importing torch (~1 s)."""
-    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
-
-
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged.
-
-    torch is imported only when an NVIDIA driver is present, so a CPU-only embedding never
-    pays for importing it.
-    """
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged. torch is
+    imported only when a GPU driver is present."""
     if device in ("auto", None):
-        if not _nvidia_driver_present():
+        if not _gpu_driver_present():
             return "cpu"
         try:
             import torch
@@ -177,10 +175,9 @@ def knn_rows(X, k: int, *, block_bytes: int = 256 << 20, dense_threshold: float 
     the distributed build computes them — each row's result does not depend on the blocking.
     ``block_bytes`` is capped at a quarter of the memory available now.
     """
+    k = check_number(k, "k (number of neighbours)", low=1, integer=True)
     X = _binary_csr(X)
     n, m = X.shape
-    if k < 1:
-        raise ValueError(f"k (number of neighbours) must be ≥ 1, got {k}")
     k = min(k, max(n - 1, 1))
     lo, hi = (0, n) if rows is None else rows
     if not 0 <= lo <= hi <= n:
