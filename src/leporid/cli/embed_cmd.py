@@ -52,6 +52,16 @@ def register(sub) -> None:
                         "instead of z-scored columns (= --param output=raw)")
     p.add_argument("--device", default="auto",
                    help="cpu, cuda or auto (GPU when present), for initialisers with a device")
+    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="SPEC",
+                   help="build the graphs on Dask: local:N (a local cluster of N worker "
+                        "processes) or tcp://HOST:PORT (a running scheduler); needs "
+                        "leporid[dist]")
+    p.add_argument("--approximate", nargs="?", const="", default=None, type=_approximate,
+                   metavar="KEY=INT,...",
+                   help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
+                        "large inputs; optional bands=, window=, candidates=, refine=, fan=, "
+                        "sample= (rows for the printed recall check, 0 = none), compare=1 "
+                        "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
     p.add_argument("--out", default=None,
                    help="output directory (default results/embeddings/DATASET_METHOD)")
@@ -111,6 +121,25 @@ def scheme_params(args) -> dict:
         fail(exc)
 
 
+def _scheduler(spec: str) -> str:
+    from ..graph.distributed import parse_scheduler
+
+    try:
+        parse_scheduler(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--scheduler {spec!r}: ")) from None
+    return spec
+
+
+def _approximate(spec: str) -> dict:
+    from ..graph.approximate import parse_approximate
+
+    try:
+        return parse_approximate(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--approximate {spec!r}: "))\
+            from None
+
 
 def identity_matrix(inter) -> sp.csr_matrix:
     """Users x items with the file's integer ids as row / column numbers (authors' convention)."""
@@ -144,6 +173,17 @@ def run(args) -> int:
     params = scheme_params(args)  # every user error before any work
     if args.plot and not args.plot.lower().endswith(".png"):
         fail(f"--plot expects a .png file name, got {args.plot!r}")
+    if args.scheduler or args.approximate is not None:
+        if args.method not in ("le", "leporid"):
+            fail(f"--scheduler / --approximate apply to le and leporid, not {args.method}")
+        if args.scheduler:
+            import importlib.util
+
+            if importlib.util.find_spec("distributed") is None:
+                fail('--scheduler needs Dask: pip install "leporid[dist]"')
+            params["scheduler"] = args.scheduler
+        if args.approximate is not None:
+            params["approximate"] = args.approximate
     out = Path(args.out) if args.out else (
         Path("results/embeddings") /
         f"{dataset_stem(args.dataset if args.input is None else args.input)}_{args.method}")
@@ -196,6 +236,7 @@ def run(args) -> int:
             print(f"  {side}s: {g['edges']} edges, {g['isolated']} isolated, "
                   f"{g.get('eigen_solver')}; eigenvalues {lam[0]:.4g}..{lam[-1]:.4g}; "
                   f"max relative residual {max(res):.1e}")
+    report_scale(info, timings)
     print(f"wrote {out}/user_embeddings.npy, item_embeddings.npy, user_ids.npy, item_ids.npy, "
           f"metadata.json")
     if args.plot:
@@ -206,3 +247,19 @@ def run(args) -> int:
                         title=f"{args.method} (dim {args.dim})", seed=args.seed)
         print(f"wrote {args.plot}")
     return 0
+
+
+def report_scale(info: dict, timings: dict) -> None:
+    """The approximate mode's measured quality and the Dask connection time, when used."""
+    if "connect" in timings:
+        print(f"  dask: connected in {timings['connect']:.2f}s")
+    for side in ("user", "item"):
+        g = info.get("graphs", {}).get(side, {})
+        if "graph_recall" in g:
+            line = (f"  {side}s: approximate graph recall of the exact K neighbours "
+                    f"{g['graph_recall']:.3f} (sample of {g['graph_recall_sample']} rows)")
+            if "subspace_cos_min" in g:
+                line += (f"; first {g['subspace_dims']} eigenvectors vs exact: subspace "
+                         f"cosine mean {g['subspace_cos_mean']:.4f}, min "
+                         f"{g['subspace_cos_min']:.4f} (exact run {g['exact_seconds']:.1f}s)")
+            print(line)

@@ -14,6 +14,7 @@ the same algorithm with torch on the GPU.
 
 from __future__ import annotations
 
+import os
 
 import numba
 import numpy as np
@@ -21,6 +22,7 @@ import scipy.sparse as sp
 from numba import njit, prange
 from tqdm.auto import tqdm
 
+from .compile import warm_up
 from ..data.validation import check_matrix, check_number
 
 
@@ -118,6 +120,12 @@ def _gpu_driver_present() -> bool:
                                            "/dev/dxg"))
 
 
+def _csr_arrays(X):
+    """(indptr int64, indices int32): fixed index types, so each kernel has one compiled
+    specialisation whatever the matrix size (scipy switches to int64 indices for large ones)."""
+    return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
+
+
 def resolve_device(device: str) -> str:
     """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged. torch is
     imported only when a GPU driver is present."""
@@ -132,6 +140,21 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def warm_up_kernels(quiet: bool = False) -> float:
+    """Load (or, on first use, compile) the CPU graph kernels; seconds spent compiling."""
+    X = _binary_csr(sp.csr_matrix(np.array([[1, 1], [1, 0], [0, 1]], np.float32)))
+    XT = X.T.tocsr()
+    C = np.zeros((3, 3), np.float32)
+    deg = np.diff(X.indptr).astype(np.float64)
+    out = (np.empty((3, 1), np.int32), np.empty((3, 1), np.float32), np.empty(3, np.int32))
+
+    def run():
+        _scatter_counts(C, 0, *_csr_arrays(X), np.ones(2, np.bool_), *_csr_arrays(XT))
+        _select_topk(C, 0, deg, 1, *out, numba.get_num_threads())
+
+    return warm_up(run, (_scatter_counts, _select_topk), "Jaccard graph", quiet=quiet)
+
+
 def symmetrize_union(indptr, indices, values, n: int) -> sp.csr_matrix:
     """``W = max(A, Aᵀ)`` of the directed KNN graph A (values are symmetric similarities)."""
     A = sp.csr_matrix((values, indices, indptr), shape=(n, n))
@@ -142,38 +165,62 @@ def symmetrize_union(indptr, indices, values, n: int) -> sp.csr_matrix:
 
 def knn_rows(X, k: int, *, block_bytes: int = 256 << 20, dense_threshold: float | None = None,
              device: str = "cpu", backend: str | None = None, progress: bool = False,
-             desc: str = "jaccard knn"):
+             desc: str = "jaccard knn", rows: tuple[int, int] | None = None):
     """Directed exact Jaccard KNN of the rows of binary ``X``: CSR arrays (indptr, indices, values).
 
     ``dense_threshold``: columns with degree ≥ this share of rows go through BLAS (default
     chosen from the machine's relative cost of a scattered add and a BLAS flop).
     ``backend``: "numba" (CPU kernel) or "torch" (any torch device); default by ``device``.
+    ``rows=(lo, hi)``: the neighbours of rows lo..hi-1 only (among all rows; CPU kernel), as
+    the distributed build computes them — each row's result does not depend on the blocking.
+    ``block_bytes`` is capped at a quarter of the memory available now.
     """
     k = check_number(k, "k (number of neighbours)", low=1, integer=True)
     X = _binary_csr(X)
     n, m = X.shape
     k = min(k, max(n - 1, 1))
+    lo, hi = (0, n) if rows is None else rows
+    if not 0 <= lo <= hi <= n:
+        raise ValueError(f"rows must satisfy 0 <= lo <= hi <= {n}, got {rows}")
     device = resolve_device(device)
     deg = np.asarray(X.sum(axis=1)).ravel().astype(np.float64)
+    block_bytes = min(block_bytes, max(16 << 20, available_memory() // 4))
     block = int(max(1, min(n, block_bytes // (4 * max(n, 1)))))
-    out_idx = np.empty((n, k), np.int32)
-    out_val = np.empty((n, k), np.float32)
-    out_cnt = np.empty(n, np.int32)
-    bar = tqdm(total=n, desc=desc, unit="row", disable=not progress, leave=False)
+    out_idx = np.empty((hi - lo, k), np.int32)
+    out_val = np.empty((hi - lo, k), np.float32)
+    out_cnt = np.empty(hi - lo, np.int32)
+    bar = tqdm(total=hi - lo, desc=desc, unit="row", disable=not progress, leave=False)
     backend = backend or ("torch" if device.startswith("cuda") else "numba")
     if backend == "torch":
-        from .jaccard_torch import knn_blocks_torch
+        if rows is not None:
+            raise ValueError("rows= is supported by the CPU kernel only")
+        from .jaccard_torch import dense_x_fits, knn_blocks_torch, knn_rows_sparse_torch
+        if not dense_x_fits(n, m, device):  # X too large to hold dense: sparse, blocked
+            bar.close()
+            return knn_rows_sparse_torch(X, k, device)
         knn_blocks_torch(X, deg, k, block, out_idx, out_val, out_cnt, device, bar)
     else:
-        _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt, bar)
+        _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt, bar, lo, hi)
     bar.close()
-    indptr = np.zeros(n + 1, np.int64)
+    indptr = np.zeros(hi - lo + 1, np.int64)
     np.cumsum(out_cnt, out=indptr[1:])
     mask = np.arange(k)[None, :] < out_cnt[:, None]
     return indptr, out_idx[mask], out_val[mask]
 
 
-def _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt, bar):
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now (MemAvailable; 4 GiB if unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return 4 << 30
+
+
+def _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt, bar, lo, hi):
     n, m = X.shape
     col_deg = np.diff(X.tocsc().indptr)
     if dense_threshold is None:
@@ -183,18 +230,20 @@ def _knn_blocks_cpu(X, deg, k, block, dense_threshold, out_idx, out_val, out_cnt
     dense_col = col_deg >= dense_threshold * n
     Xd = np.ascontiguousarray(X[:, dense_col].toarray()) if dense_col.any() else None
     XT = X.T.tocsr()
+    x_arrays, xt_arrays = _csr_arrays(X), _csr_arrays(XT)
     sparse_col = ~dense_col
     n_threads = numba.get_num_threads()
-    buf = np.empty((min(block, n), n), np.float32)  # one count buffer, reused by every block
-    for r0 in range(0, n, block):
-        r1 = min(n, r0 + block)
+    buf = np.empty((min(block, max(hi - lo, 1)), n), np.float32)  # one buffer, reused
+    for r0 in range(lo, hi, block):
+        r1 = min(hi, r0 + block)
         C = buf[: r1 - r0]
         if Xd is not None:
             np.matmul(Xd[r0:r1], Xd.T, out=C)
         else:
             C[:] = 0.0
-        _scatter_counts(C, r0, X.indptr, X.indices, sparse_col, XT.indptr, XT.indices)
-        _select_topk(C, r0, deg, k, out_idx[r0:r1], out_val[r0:r1], out_cnt[r0:r1], n_threads)
+        _scatter_counts(C, r0, *x_arrays, sparse_col, *xt_arrays)
+        _select_topk(C, r0, deg, k, out_idx[r0 - lo:r1 - lo], out_val[r0 - lo:r1 - lo],
+                     out_cnt[r0 - lo:r1 - lo], n_threads)
         bar.update(r1 - r0)
 
 

@@ -18,11 +18,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from ..data.validation import check_choice, check_matrix, check_number
-from ..graph import jaccard_knn_graph
-from ..graph.jaccard import resolve_device
+from ..graph import knn_graph
+from ..graph.jaccard import resolve_device, warm_up_kernels as graph_kernels
 from ..spectral import smallest_eigenpairs, zscore
+from ..spectral.eigen import warm_up_kernels as eigen_kernels
 from . import positive, register
-from .cache import knn_graph
+from .cache import knn_graph as cached_knn_graph
 
 
 LAPLACIANS = ("sym", "rw", "unnorm")
@@ -53,6 +54,10 @@ class LaplacianEigenmaps(BaseEstimator):
     output : "zscore" (columns standardised, as the authors feed the model) or "raw"
         (unit eigenvectors, ascending eigenvalue order).
     device : "cpu", "cuda" or "auto" (graph and eigensolver on a GPU when present).
+    approximate : False (exact graphs), True or a dict of ``graph.approximate.approx_knn_rows``
+        parameters (MinHash-LSH graphs re-ranked by exact Jaccard, for very large inputs).
+    scheduler : None (this process), ``"local:N"`` (a local Dask cluster of N workers) or a
+        Dask scheduler address ``"tcp://HOST:PORT"``: where the graphs are built.
 
     After ``fit``: ``user_embeddings_``, ``item_embeddings_`` (float32), ``user_eigenvalues_``,
     ``item_eigenvalues_``, ``user_residuals_``, ``item_residuals_``, ``timings_`` (seconds),
@@ -61,7 +66,8 @@ class LaplacianEigenmaps(BaseEstimator):
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.0,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 approximate: bool | dict = False, scheduler: str | None = None):
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -71,6 +77,8 @@ class LaplacianEigenmaps(BaseEstimator):
         self.seed = seed
         self.tol = tol
         self.progress = progress
+        self.approximate = approximate
+        self.scheduler = scheduler
 
     def _validate(self, X) -> None:
         """Every parameter, and 𝒟 against the matrix, before any graph is built."""
@@ -91,23 +99,46 @@ class LaplacianEigenmaps(BaseEstimator):
             raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
                              f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
 
-    def _side(self, X, name):
+    def _side(self, X, name, client=None):
         device = resolve_device(self.device)
-        if device.startswith("cuda"):
+        if device.startswith("cuda") and not self.approximate and client is None:
             from ..graph.jaccard_torch import dense_fits
 
             if dense_fits(X.shape[0], X.shape[1], device):
                 return self._side_dense_torch(X, name, device)
         t0 = time.perf_counter()
-        W = knn_graph(X, self.n_neighbors, name, device=device, progress=self.progress,
-                      desc=f"{name} graph")  # through the KNN-graph cache when one is active
+        ginfo: dict = {}
+        if self.approximate or client is not None:
+            W = knn_graph(X, self.n_neighbors, device=device, approximate=self.approximate,
+                          client=client, progress=self.progress, desc=f"{name} graph", info=ginfo)
+        else:  # exact graphs go through the KNN-graph cache when one is active
+            W = cached_knn_graph(X, self.n_neighbors, name, device=device,
+                                 progress=self.progress, desc=f"{name} graph")
         t1 = time.perf_counter()
         res = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
                                   tol=self.tol, seed=self.seed, device=device)
         t2 = time.perf_counter()
         deg = np.diff(W.indptr)
         edges, isolated = int(W.nnz // 2), int((deg == 0).sum())
-        return self._finish(res, edges, isolated, t1 - t0, t2 - t1)
+        out = self._finish(res, edges, isolated, t1 - t0 - ginfo.get("recall_s", 0.0), t2 - t1)
+        out[2].update({f"graph_{k}": v for k, v in ginfo.items()})
+        if isinstance(self.approximate, dict) and self.approximate.get("compare"):
+            out[2].update(self._compare_exact(X, res, device))
+        return out
+
+    def _compare_exact(self, X, res, device) -> dict:
+        """The exact pipeline on the same side, and the agreement of the approximate
+        embedding's first (up to) 32 eigenvectors with it."""
+        from ..spectral.result import subspace_agreement
+
+        t0 = time.perf_counter()
+        W = knn_graph(X, self.n_neighbors, device=device)
+        exact = smallest_eigenpairs(W, self.n_components, alpha=self.alpha, kind=self.laplacian,
+                                    tol=self.tol, seed=self.seed, device=device)
+        d = min(32, self.n_components)
+        mean, worst = subspace_agreement(exact.vectors[:, :d], res.vectors[:, :d])
+        return {"exact_seconds": time.perf_counter() - t0, "subspace_dims": d,
+                "subspace_cos_mean": mean, "subspace_cos_min": worst}
 
     def _side_dense_torch(self, X, name, device):
         """GPU: graph, eigensolver and residuals on one dense float64 tensor on the device."""
@@ -147,16 +178,40 @@ class LaplacianEigenmaps(BaseEstimator):
         self._validate(X)
         self.n_features_in_ = X.shape[1]
         self.timings_, self.info_ = {}, {}
-        for name, M in (("user", X), ("item", X.T.tocsr())):
-            emb, res, info, tg, te = self._side(M, name)
-            setattr(self, f"{name}_embeddings_", emb)
-            setattr(self, f"{name}_eigenvalues_", res.eigenvalues)
-            setattr(self, f"{name}_residuals_", res.residuals)
-            self.timings_[f"{name}_graph"] = tg
-            self.timings_[f"{name}_eigen"] = te
-            self.info_[name] = info
+        # numba kernels load from cache (or compile once, announced) before anything is timed
+        compile_s = graph_kernels() + eigen_kernels()
+        if self.approximate:
+            from ..graph.approximate import warm_up_kernels as approx_kernels
+
+            compile_s += approx_kernels()
+        client = cluster = None
+        if self.scheduler:
+            from ..graph.distributed import connect
+
+            t0 = time.perf_counter()
+            client, cluster = connect(self.scheduler)
+            self.timings_["connect"] = time.perf_counter() - t0
+        try:
+            for name, M in (("user", X), ("item", X.T.tocsr())):
+                self._fit_side(name, M, client)
+        finally:
+            if client is not None:
+                from ..graph.distributed import close
+
+                close(client, cluster)
         self.timings_["total"] = sum(self.timings_.values())
+        if compile_s:
+            self.timings_["compile"] = compile_s
         return self
+
+    def _fit_side(self, name, M, client):
+        emb, res, info, tg, te = self._side(M, name, client)
+        setattr(self, f"{name}_embeddings_", emb)
+        setattr(self, f"{name}_eigenvalues_", res.eigenvalues)
+        setattr(self, f"{name}_residuals_", res.residuals)
+        self.timings_[f"{name}_graph"] = tg
+        self.timings_[f"{name}_eigen"] = te
+        self.info_[name] = info
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """``fit(X)`` and return the user (row) embeddings."""
@@ -168,10 +223,11 @@ class LeporidEmbedding(LaplacianEigenmaps):
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False):
+                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 approximate: bool | dict = False, scheduler: str | None = None):
         super().__init__(n_components=n_components, n_neighbors=n_neighbors, alpha=alpha,
                          laplacian=laplacian, output=output, device=device, seed=seed, tol=tol,
-                         progress=progress)
+                         progress=progress, approximate=approximate, scheduler=scheduler)
 
 
 def _spectral_init(cls, train, dim, seed, **params):
@@ -194,15 +250,19 @@ def _check_spectral(params, dim):
 
 @register("le", check=_check_spectral)
 def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="zscore",
-            device="cpu", tol=1e-6):
+            device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """Laplacian Eigenmaps (α = 0) of the Jaccard KNN graphs, z-scored columns unless raw."""
     return _spectral_init(LaplacianEigenmaps, train, dim, seed, n_neighbors=n_neighbors,
-                          laplacian=laplacian, output=output, device=device, tol=tol)
+                          laplacian=laplacian, output=output, device=device, tol=tol,
+                          approximate=False if approximate is None else approximate,
+                          scheduler=scheduler)
 
 
 @register("leporid", check=_check_spectral)
 def leporid_init(train, dim=64, seed=123, n_neighbors=1000, alpha=0.5, laplacian="sym",
-                 output="zscore", device="cpu", tol=1e-6):
+                 output="zscore", device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """LEPORID (popularity-regularised LE, α = 0.5) of the Jaccard KNN graphs."""
     return _spectral_init(LeporidEmbedding, train, dim, seed, n_neighbors=n_neighbors,
-                          alpha=alpha, laplacian=laplacian, output=output, device=device, tol=tol)
+                          alpha=alpha, laplacian=laplacian, output=output, device=device, tol=tol,
+                          approximate=False if approximate is None else approximate,
+                          scheduler=scheduler)

@@ -19,8 +19,6 @@ within a repeated eigenvalue the basis is whatever the solver returns). ``residu
 from __future__ import annotations
 
 import time
-import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -29,19 +27,11 @@ import scipy.sparse.linalg as sla
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
+from ..graph.compile import warm_up
 from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
+from .result import EigenResult, check_residuals, finish_eigenpairs
 
 DENSE_MAX_N = 2000
-
-
-@dataclass
-class EigenResult:
-    """``vectors`` (n × k, unit columns), ascending ``eigenvalues``, relative ``residuals``."""
-
-    vectors: np.ndarray
-    eigenvalues: np.ndarray
-    residuals: np.ndarray
-    info: dict = field(default_factory=dict)
 
 
 @njit(cache=True, nogil=True)
@@ -128,8 +118,7 @@ def _faster_kernel(args, repeats: int = 3):
 def _symmetric_operator(W, s, a):
     """``x -> diag(s) W diag(s) x + a ⊙ x`` for a symmetric CSR ``W``, half stored."""
     n = W.shape[0]
-    uptr, uidx, udat, n_lower, sum_up, sum_low = _upper_triangle(
-        W.indptr.astype(np.int64), W.indices, W.data)
+    uptr, uidx, udat, n_lower, sum_up, sum_low = _upper_triangle(*_csr_arrays(W))
     if n_lower != len(uidx) or abs(sum_up - sum_low) > 1e-6 * max(1.0, abs(sum_up)):
         raise ValueError("graph is not symmetric (its upper and lower triangles differ)")
     if n <= np.iinfo(np.uint16).max:
@@ -151,6 +140,30 @@ def _symmetric_operator(W, s, a):
     return matvec
 
 
+def _csr_arrays(W):
+    """(indptr int64, indices int32, data float32) of a CSR graph: fixed types, so each kernel
+    has one compiled specialisation (see ``warm_up_kernels``)."""
+    return (W.indptr.astype(np.int64, copy=False), W.indices.astype(np.int32, copy=False),
+            W.data.astype(np.float32, copy=False))
+
+
+def warm_up_kernels(quiet: bool = False) -> float:
+    """Load (or, on first use, compile) the eigensolver kernels; seconds spent compiling."""
+    arrays = _csr_arrays(sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], np.float32)))
+    kernels = (_sym_matvec, _sym_matvec_serial)
+
+    def run():
+        uptr, uidx, udat = _upper_triangle(*arrays)[:3]
+        _spmm(*arrays, np.ones((3, 2)), np.zeros((3, 2)))
+        vec = np.ones(3)
+        for idx in (uidx.astype(np.uint16), uidx):  # both index widths the product uses
+            for kernel in kernels:
+                kernel(np.array([0, 3], np.int64), uptr, idx, udat, vec, vec, vec, np.empty(3),
+                       np.empty((1, 3)))
+
+    return warm_up(run, (_upper_triangle, _spmm, *kernels), "eigensolver", quiet=quiet)
+
+
 def _operator_terms(W, alpha, kind):
     d, dreg = regularized_degrees(W, alpha)
     n = W.shape[0]
@@ -158,13 +171,6 @@ def _operator_terms(W, alpha, kind):
         c = float(np.max(dreg + d)) if n else 0.0
         return np.ones(n), c - dreg, c, dreg
     return inv_sqrt(dreg), np.zeros(n), 1.0, dreg
-
-
-def _sign_fix(V: np.ndarray) -> np.ndarray:
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -184,7 +190,7 @@ def spmm(W: sp.csr_matrix, X: np.ndarray) -> np.ndarray:
     squeeze = X.ndim == 1
     X2 = X[:, None] if squeeze else X
     Y = np.zeros((W.shape[0], X2.shape[1]))
-    _spmm(W.indptr, W.indices, W.data, X2, Y)
+    _spmm(*_csr_arrays(W), X2, Y)
     return Y[:, 0] if squeeze else Y
 
 
@@ -267,31 +273,3 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     res = laplacian_residuals(W, alpha, kind, V, lam)
     check_residuals(res, max_residual, info)
     return EigenResult(V, lam, res, info)
-
-
-def finish_eigenpairs(theta, Q, shift, s, kind, isolated):
-    """Solver output (θ descending, vectors of A) -> (vectors, λ ascending) of the Laplacian:
-    the rw transform, the isolated-node rule made exact, and the sign rule."""
-    lam = np.asarray(shift - np.asarray(theta), dtype=np.float64)
-    V = np.array(Q, dtype=np.float64)
-    if kind == "rw":
-        V = s[:, None] * V
-        nrm = np.linalg.norm(V, axis=0)
-        V = V / np.where(nrm > 0, nrm, 1.0)
-    if kind != "unnorm":
-        V[np.ix_(isolated, np.abs(lam - 1.0) > 1e-6)] = 0.0
-    return _sign_fix(V), lam
-
-
-def check_residuals(res, max_residual, info) -> None:
-    info["max_residual"] = float(res.max())
-    if res.max() > max_residual:
-        warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
-                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning)
-
-
-def zscore(V: np.ndarray) -> np.ndarray:
-    """Column-wise (x - mean) / std as the authors do; a constant column becomes all zeros."""
-    mu = V.mean(axis=0)
-    sd = V.std(axis=0)
-    return (V - mu) / np.where(sd > 0, sd, 1.0)

@@ -1,8 +1,8 @@
 """The dense-graph GPU path: ``smallest_eigenpairs`` for a graph tensor already on its device.
 
 Kept apart from ``eigen_torch`` (the torch eigensolver kernel, which ``eigen`` imports lazily)
-so that the import graph stays acyclic: ``eigen_dense_torch -> eigen, eigen_torch`` and
-``eigen -> eigen_torch``; ``eigen_torch`` imports neither.
+so that the import graph stays acyclic: ``eigen_dense_torch -> eigen_torch, result`` and
+``eigen -> eigen_torch, result``; ``eigen_torch`` imports neither.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import time
 
 import torch
 
-from .eigen import EigenResult, check_residuals, finish_eigenpairs
 from .eigen_torch import top_eigenpairs_torch
 from .laplacian import KINDS
+from .result import EigenResult, check_residuals, finish_eigenpairs
 
 
 def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 0.5,

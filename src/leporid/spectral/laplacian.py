@@ -47,8 +47,11 @@ def row_sums(W) -> np.ndarray:
     """Row sums accumulated in float64 (scipy's ``sum`` accumulates float32 data in float32,
     which would make ``D - W`` miss its zero eigenvalue by ~1e-7)."""
     W = sp.csr_matrix(W)
-    rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
-    return np.bincount(rows, weights=W.data, minlength=W.shape[0]).astype(np.float64)
+    out = np.zeros(W.shape[0])
+    nonempty = np.diff(W.indptr) > 0
+    if nonempty.any():  # reduceat over the non-empty rows' starts (10x a bincount here)
+        out[nonempty] = np.add.reduceat(W.data, W.indptr[:-1][nonempty], dtype=np.float64)
+    return out
 
 
 def inv_sqrt(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""Jaccard KNN graphs built in row blocks on a Dask cluster (``pip install "leporid[dist]"``).
+
+The binary interaction matrix is sent to every worker once (``scatter(broadcast=True)``); each
+task computes the directed neighbour lists of one block of rows against all rows with the same
+kernel as one process (``knn_rows(..., rows=(lo, hi))``, or the approximate
+``approx_knn_rows`` with the MinHash tables broadcast too); the client gathers the blocks as CSR
+arrays and symmetrises. Each row's result does not depend on the blocking (integer counts, one
+selection rule), so the exact distributed graph equals the single-process graph bit for bit.
+
+Schedulers: ``local:N`` starts a ``LocalCluster`` of N worker processes on this machine
+(threads split evenly between them; closed afterwards); ``tcp://HOST:PORT`` (or ``tls://``,
+``ws://``...) connects to a running scheduler, e.g. one started with ``dask scheduler`` and
+``dask worker tcp://HOST:8786`` on each machine, every worker with leporid installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import numpy as np
+
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|inproc|ucx)://[^\s/]+$")
+
+
+def parse_scheduler(spec: str) -> tuple[str, object]:
+    """``("local", N)`` for ``local:N``, ``("address", spec)`` for ``tcp://HOST:PORT``;
+    ValueError naming the accepted forms otherwise."""
+    spec = str(spec).strip()
+    if spec.startswith("local:"):
+        n = spec[len("local:"):]
+        if n.isdigit() and int(n) >= 1:
+            return "local", int(n)
+        raise ValueError(f"--scheduler {spec!r}: local:N needs a whole number of workers N >= 1")
+    if _ADDRESS.match(spec):
+        return "address", spec
+    raise ValueError(f"--scheduler {spec!r}: expected local:N (a local cluster of N worker "
+                     f"processes) or a scheduler address such as tcp://HOST:8786")
+
+
+def _dask():
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError('the Dask scheduler needs dask.distributed: pip install "leporid[dist]"'
+                          ) from exc
+    return Client, LocalCluster
+
+
+def connect(spec: str):
+    """(client, cluster or None) for a scheduler spec; close both when done (``close``)."""
+    kind, value = parse_scheduler(spec)
+    Client, LocalCluster = _dask()
+    if kind == "local":
+        threads = max(1, (os.cpu_count() or 1) // value)
+        cluster = LocalCluster(n_workers=value, threads_per_worker=threads, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        return Client(cluster), cluster
+    return Client(value, timeout="30s"), None
+
+
+def close(client, cluster) -> None:
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _worker_threads() -> None:
+    """Give numba the worker's thread count (N workers on one machine share its cores)."""
+    try:
+        import numba
+        from distributed import get_worker
+
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS,
+                                         get_worker().state.nthreads)))
+    except (ImportError, ValueError, AttributeError):  # pragma: no cover
+        pass
+
+
+def _exact_block(X, k, lo, hi):
+    from .jaccard import knn_rows
+
+    _worker_threads()
+    return lo, knn_rows(X, k, rows=(lo, hi))
+
+
+def _approx_block(X, k, lo, hi, tables, params):
+    from .approximate import lsh_neighbours
+
+    _worker_threads()
+    return lo, lsh_neighbours(X, k, rows=(lo, hi), tables=tables, **params)
+
+
+def knn_rows_dask(X, k: int, client, *, approximate: dict | None = None,
+                  blocks_per_worker: int = 2):
+    """Directed KNN CSR arrays (indptr, indices, values) of the rows of ``X``, computed in row
+    blocks on the workers of ``client``. ``approximate``: parameters of ``approx_knn_rows``
+    (its refinement rounds run on the client, over the gathered lists), or None for exact."""
+    from .jaccard import _binary_csr
+
+    X = _binary_csr(X)
+    n = X.shape[0]
+    n_workers = max(1, len(client.scheduler_info()["workers"]))
+    n_blocks = max(1, min(n, n_workers * blocks_per_worker))
+    bounds = np.linspace(0, n, n_blocks + 1).astype(int)
+    Xf = client.scatter(X, broadcast=True)  # the interaction matrix travels once per worker
+    if approximate is None:
+        futures = [client.submit(_exact_block, Xf, k, int(lo), int(hi), pure=False)
+                   for lo, hi in zip(bounds[:-1], bounds[1:])]
+        parts = [p for _, p in sorted(client.gather(futures), key=lambda p: p[0])]
+        counts = np.concatenate([np.diff(ip) for ip, _, _ in parts])
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return (indptr, np.concatenate([ix for _, ix, _ in parts]),
+                np.concatenate([v for _, _, v in parts]))
+    from .approximate import lsh_tables, padded_to_csr, refine_neighbours
+
+    params = dict(approximate)
+    refine, fan = params.pop("refine", 3), params.pop("fan", None)
+    tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
+                            broadcast=True)
+    futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)
+               for lo, hi in zip(bounds[:-1], bounds[1:])]
+    parts = [p for _, p in sorted(client.gather(futures), key=lambda p: p[0])]
+    lists = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+    return padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan))
