@@ -25,6 +25,7 @@ MODELS: dict[str, type | str] = {
     "slim": SLIM,
     "bpr": "leporid.models.bpr:BPRMF",
     "dlr2": "leporid.models.dlr2:DLR2",
+    "dgcf": "leporid.models.dgcf:DGCF",
 }
 
 
