@@ -218,7 +218,7 @@ def planted_split(seed=0):
 
 def test_learns_planted_structure():
     split = planted_split()
-    m = DGCF(dim=16, factors=4, lr=0.02, epochs=30, batch_size=256, patience=30, threads=1)
+    m = DGCF(dim=16, factors=4, lr=0.02, epochs=4, batch_size=128, eval_every=1000, threads=1)
     m.fit(split)
     hr = evaluate(m, split, "test")["all"]["HR@10"]
     top = evaluate(TopPop().fit(split), split, "test")["all"]["HR@10"]

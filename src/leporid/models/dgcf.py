@@ -213,8 +213,8 @@ class DGCF(EmbeddingRecommender):
 
     def __init__(self, dim: int = 64, factors: int = 4, layers: int = 1,
                  routing_iterations: int = 2, cor_weight: float = 0.01,
-                 cor_samples: int = 128, lr: float = 5e-3, reg: float = 1e-4,
-                 epochs: int = 100, batch_size: int = 2048, init="random",
+                 cor_samples: int = 128, lr: float = 1e-2, reg: float = 1e-4,
+                 epochs: int = 200, batch_size: int = 8192, init="random",
                  init_params: dict | None = None, freeze_embeddings: bool = False,
                  weight_decay: float = 0.0, cosine: bool = False,
                  iterations: int | None = None, metric: str = "HR@10",
