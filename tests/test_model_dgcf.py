@@ -181,7 +181,7 @@ def test_loss_on_a_hand_computed_tiny_case():
     m._build(split)
     u, i, j = torch.tensor([0, 2, 4]), torch.tensor([2, 3, 0]), torch.tensor([1, 0, 2])
     cu, ci = torch.tensor([0, 2, 4]), torch.tensor([2, 3, 0])
-    loss = float(m.batch_loss((u, i, j, cu, ci)))
+    loss = float(m.batch_loss((u, i, j, cu, ci)).detach())
     eu, ei = reference_embeddings(U.astype(float), V.astype(float), R, 2, 1, 2)
     x = (eu[u] * (ei[i] - ei[j])).sum(1)
     bpr = np.mean(np.log1p(np.exp(-x)))
