@@ -69,7 +69,7 @@ def test_every_artefact_is_written_and_well_formed(tiny_run):
     assert ("S", "L_G + L_S") in t6 and ("G", "L_G") in t6
     # shared cells are computed once: Table 3's DLR²+LEPORID is Table 7's ResNet
     t7 = json.loads((out / "table7.json").read_text())["rows"]
-    lep = next(r for r in t3["rows"] if r["init"] == "leporid")
+    lep = next(r for r in t3["rows"] if r["init"] == "leporid" and r["model"] == "dlr2")
     assert next(r for r in t7 if r["arch"] == "resnet")["HR@10"] == lep["HR@10"]
     # HR@5 <= HR@10 everywhere
     for r in t3["rows"] + t7:
