@@ -223,3 +223,13 @@ def test_learns_planted_structure():
     hr = evaluate(m, split, "test")["all"]["HR@10"]
     top = evaluate(TopPop().fit(split), split, "test")["all"]["HR@10"]
     assert hr > top + 0.3, (hr, top)
+
+
+def test_uniform_weights_match_the_shared_normalised_adjacency():
+    from leporid.models.graph_ops import normalized_adjacency
+
+    u, i = bipartite_edges(sp.csr_matrix(R))
+    w = sym_normalised_weights(torch.ones(1, len(u), dtype=torch.float64), torch.as_tensor(u),
+                               torch.as_tensor(i), 5, 4)[0].numpy()
+    L = normalized_adjacency(R).toarray()
+    np.testing.assert_allclose(w, L[u, 5 + i], rtol=1e-12)

@@ -51,18 +51,18 @@ import torch
 import torch.nn.functional as F
 
 from .base import check_part, suggest
+from .graph_ops import bipartite_adjacency, propagation_cache_key
 from .neural import EmbeddingRecommender, _check_number, suggest_training
 
 
-# -- bipartite graph helpers (kept apart: the shared graph builder may replace them) -----------
+# -- bipartite graph helpers: per-intent, differentiable edge weights (graph_ops builds the
+# fixed-weight adjacency of NGCF/LightGCN; DGCF re-weights every edge at every iteration) ------
 def bipartite_edges(train) -> tuple[np.ndarray, np.ndarray]:
-    """``(users, items)`` int64 arrays of the distinct nonzero entries of the users x items
-    matrix ``train``, in row-major order (duplicates summed, explicit zeros dropped)."""
-    X = sp.csr_matrix(train, copy=True)
-    X.sum_duplicates()
-    X.eliminate_zeros()
-    X = X.tocoo()
-    return X.row.astype(np.int64), X.col.astype(np.int64)
+    """``(users, items)`` int64 arrays of the distinct interactions of the users x items matrix
+    ``train`` (binarised and checked by ``graph_ops.bipartite_adjacency``, the shared builder)."""
+    n_users = sp.csr_matrix(train).shape[0]
+    R = bipartite_adjacency(train)[:n_users, n_users:].tocoo()
+    return R.row.astype(np.int64), R.col.astype(np.int64)
 
 
 def sym_normalised_weights(weights, users, items, n_users: int, n_items: int):
@@ -327,7 +327,7 @@ class DGCF(EmbeddingRecommender):
     def _final(self):
         """The propagated embeddings as numpy, recomputed only when the weights changed."""
         net = self.network_
-        key = tuple((p.data_ptr(), p._version) for p in net.parameters())
+        key = propagation_cache_key(net)
         cache = getattr(self, "_cache", None)
         if cache is None or cache[0] != key:
             with torch.no_grad():
