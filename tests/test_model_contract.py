@@ -25,6 +25,7 @@ TEST_PARAMS = {
              "batch_size": 128},
     "ncf": {"dim": 4, "mlp_layers": [6, 3], "n_neg": 2, "epochs": 2, "batch_size": 128},
     "hgn": {"dim": 4, "seq_len": 3, "n_targets": 2, "epochs": 2, "batch_size": 64, "threads": 1},
+    "dgcf": {"dim": 4, "factors": 2, "epochs": 2, "batch_size": 256, "threads": 1},
 }
 
 

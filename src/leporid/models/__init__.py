@@ -29,6 +29,7 @@ MODELS: dict[str, type | str] = {
     "ngcf": "leporid.models.ngcf:NGCF",
     "ncf": "leporid.models.ncf:NeuMF",
     "hgn": "leporid.models.hgn:HGN",
+    "dgcf": "leporid.models.dgcf:DGCF",
 }
 
 
