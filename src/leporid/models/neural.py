@@ -10,7 +10,9 @@ a state of recent items: DLR², HGN) and supplies only
   tables with ``leporid.models.embedding.seed_embedding``);
 - ``batches(rng) -> list`` of the batches of one epoch, drawn from ``rng``
   (``numpy.random.default_rng([seed, epoch])``);
-- ``batch_loss(batch) -> scalar tensor``;
+- ``batch_loss(batch) -> scalar tensor`` (or, with ``updates_itself = True``,
+  ``manual_step(batch, lr) -> float``: the model updates its weights in place, e.g. BPR-MF's
+  SGD kernel, and the loop skips backward/Adam);
 - ``score(users, part)`` (may use ``self.network_`` at any time during training);
 - ``embedding_tables()`` when its tables are not ``network_.user_emb`` / ``network_.item_emb``;
 - optionally ``search_space(trial, fixed) -> dict`` (default: lr and weight decay) and
@@ -82,6 +84,8 @@ class NeuralRecommender(BaseRecommender):
 
     #: registry name written into model files (``leporid.models.MODELS``)
     name = "neural"
+    #: True when the model supplies ``manual_step`` instead of ``batch_loss``
+    updates_itself = False
 
     def _set_training(self, dim=64, init="random", init_params=None, freeze_embeddings=False,
                       lr=1e-3, weight_decay=0.0, cosine=True, epochs=2, iterations=None,

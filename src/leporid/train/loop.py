@@ -3,8 +3,10 @@ selection, patience, best weights restored, atomic resumable checkpoints, callba
 
 Contract (``leporid.models.neural``): the model builds its seeded network (``_build(data)``),
 supplies the batches of an epoch (``batches(rng)``, a list drawn from
-``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``); the
-loop does everything else:
+``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``) —
+or, when its ``updates_itself`` is true, ``manual_step(batch, lr) -> mean loss``, which updates
+the weights in place (BPR-MF's SGD kernel; the loop's Adam then only carries the learning-rate
+schedule); the loop does everything else:
 
 - Adam over the trainable parameters (``lr``, ``weight_decay``), cosine annealing to 0 over
   the planned steps (``iterations``, or ``epochs`` x batches per epoch) when ``cosine``;
@@ -95,7 +97,8 @@ def _train(model, data, progress, checkpoint, callbacks):
     selecting = not sp.issparse(data)
     model._build(data)
     net = model.network_
-    steps_per_epoch = len(model.batches(np.random.default_rng([model.seed, 0])))
+    first = model.batches(np.random.default_rng([model.seed, 0]))
+    steps_per_epoch = len(first)
     if steps_per_epoch == 0:
         raise ValueError(f"{type(model).__name__}: no training batches in this data")
     total = int(model.iterations or model.epochs * steps_per_epoch)
@@ -120,7 +123,9 @@ def _train(model, data, progress, checkpoint, callbacks):
     bar = tqdm(total=total, initial=state["step"], desc=f"{model.name} {init_name}",
                unit="step", disable=not progress, dynamic_ncols=True)
     loss_sum, loss_n, train_time, n_steps = 0.0, 0, 0.0, 0
-    cache: tuple[int, list] | None = None
+    cache: tuple[int, list] | None = (0, first)      # epoch 0's batches are drawn already
+    del first
+    manual = bool(getattr(model, "updates_itself", False))
     net.train()
     try:
         while state["step"] < total and not state["done"]:
@@ -129,13 +134,17 @@ def _train(model, data, progress, checkpoint, callbacks):
             epoch, pos = divmod(step, steps_per_epoch)
             if cache is None or cache[0] != epoch:
                 cache = (epoch, model.batches(np.random.default_rng([model.seed, epoch])))
-            loss = model.batch_loss(cache[1][pos])
+            if manual:              # the model updates its weights itself (e.g. BPR-MF SGD)
+                loss = torch.tensor(model.manual_step(cache[1][pos], opt.param_groups[0]["lr"]))
+            else:
+                loss = model.batch_loss(cache[1][pos])
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{model.name}: the training loss is {float(loss)} at "
                                          f"step {step}; lower lr or check the parameters")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if not manual:
+                loss.backward()
+            opt.step()              # a no-op without gradients; keeps the scheduler's order
             if sched is not None:
                 sched.step()
             loss_sum += float(loss.detach())
