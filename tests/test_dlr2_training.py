@@ -157,3 +157,19 @@ def test_registered_in_model_registry(split):
     assert isinstance(model, DLR2)
     assert model.fit(split) is model
     assert model.score(np.array([0, 1]), "validation").shape == (2, split.n_items)
+
+
+def test_split_s_scoring_equals_the_unsplit_forward(split, small_model):
+    """score() (first layer split, item half computed once per call, several state batches and
+    pair chunks) equals S(s, e) evaluated on every concatenated pair [s; e] directly."""
+    model = small_model
+    users = np.arange(split.n_users)
+    states = model.states_for(users, "validation")
+    got = model.score_states(users, states, batch=7)
+    net = model.network_
+    with torch.no_grad():
+        s = net.state(torch.as_tensor(users), torch.as_tensor(states), model.bf16_)
+        e = net.item_emb.weight[:split.n_items]
+        ref = torch.stack([-net.S(s[b].expand(len(e), -1), e) for b in range(len(s))])
+    assert got.shape == (split.n_users, split.n_items)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)

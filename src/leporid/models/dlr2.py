@@ -249,17 +249,23 @@ class Discriminator(nn.Module):
     def forward(self, s, e):
         return self.rest(F.relu(self.first(torch.cat([s, e], dim=1)))).squeeze(1)
 
-    def score_all(self, s, e, max_pairs: int = 1 << 16):
+    def item_part(self, e):
+        """``W1e e`` for every row of ``e``: the item half of the first layer, (M, H)."""
+        return e @ self.first.weight[:, self.dim:].T
+
+    def score_all(self, s, e, max_pairs: int = 1 << 16, item_part=None):
         """``S(s_b, e_j)`` for every row ``b`` of ``s`` and ``j`` of ``e``: shape (B, M).
 
-        The first layer is split (``W1 [s; e] = W1s s + W1e e``) so it costs O((B + M) D), and the
-        pairs go through the rest in chunks of at most ``max_pairs``.
+        Exact split of the first layer, ``W1 [s; e] + b1 = (W1s s + b1) + W1e e``: the state
+        half costs O(B D H) once per state, the item half O(M D H) once per item (pass
+        ``item_part`` to reuse it across batches of states), so only the ReLU and the layers
+        after it run per pair; pairs go through them in chunks of at most ``max_pairs``.
         """
         w, b = self.first.weight, self.first.bias
         a = s @ w[:, :self.dim].T + b                       # (B, H)
-        c = e @ w[:, self.dim:].T                           # (M, H)
-        out = torch.empty(s.shape[0], e.shape[0], dtype=a.dtype, device=a.device)
-        rows = max(1, max_pairs // max(e.shape[0], 1))
+        c = self.item_part(e) if item_part is None else item_part      # (M, H)
+        out = torch.empty(s.shape[0], c.shape[0], dtype=a.dtype, device=a.device)
+        rows = max(1, max_pairs // max(c.shape[0], 1))
         for i in range(0, s.shape[0], rows):
             h = F.relu(a[i:i + rows, None, :] + c[None, :, :])
             out[i:i + rows] = self.rest(h).squeeze(-1)
@@ -342,11 +348,12 @@ class DLR2Network(nn.Module):
 
     @torch.no_grad()
     def rank_scores(self, s: torch.Tensor, score_with: str = "s", g_metric: str = "euclidean",
-                    max_pairs: int = 1 << 16) -> torch.Tensor:
-        """Scores (higher = better) of every real item for each state: (B, n_items)."""
+                    max_pairs: int = 1 << 16, item_part=None) -> torch.Tensor:
+        """Scores (higher = better) of every real item for each state: (B, n_items).
+        ``item_part``: ``S.item_part`` of the real items, computed once for many batches."""
         e = self.item_emb.weight[:self.n_items]
         if score_with == "s":
-            return -self.S.score_all(s, e, max_pairs)
+            return -self.S.score_all(s, e, max_pairs, item_part)
         p = 2.0 if g_metric == "euclidean" else 1.0
         return -torch.cdist(self.G(s), e, p=p)
 
@@ -468,9 +475,13 @@ class DLR2(SequentialRecommender):
         st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
         out = torch.empty(len(u), self.n_items_, device=dev)
         try:
+            # the item half of S's first layer once per call, not once per batch of states
+            c = (net.S.item_part(net.item_emb.weight[:self.n_items_])
+                 if self.score_with == "s" else None)
             for i in range(0, len(u), batch):
                 s = net.state(u[i:i + batch], st[i:i + batch], self.bf16_)
-                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric)
+                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric,
+                                                   item_part=c)
         finally:
             net.train(was_training)
         return out
