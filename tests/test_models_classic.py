@@ -336,3 +336,33 @@ def test_bpr_sgd_kernel_is_seeded_learns_and_matches_a_reference_step(small_spli
         BPRMF(weight_decay=1e-3)
     with pytest.raises(ValueError, match="optimizer"):
         BPRMF(optimizer="rmsprop")
+
+
+def test_model_selection_uses_a_seeded_fixed_recorded_user_subset(small_split, tmp_path):
+    from leporid.models.bpr import BPRMF
+    from leporid.train.loop import selection_users
+
+    split = small_split
+    val_users = np.flatnonzero(np.diff(split.validation.indptr) > 0)
+    cfg = dict(dim=4, epochs=3, lr=0.1, selection_pairs=7 * split.n_items)
+    a = BPRMF(seed=1, **cfg).fit(split)
+    b = BPRMF(seed=1, **cfg).fit(split)
+    c = BPRMF(seed=2, **cfg).fit(split)
+    sub = a.selection_users_
+    assert len(sub) == 7 and np.isin(sub, val_users).all() and (np.diff(sub) > 0).all()
+    np.testing.assert_array_equal(sub, b.selection_users_)          # fixed by the seed
+    assert not np.array_equal(sub, c.selection_users_)
+    assert all(e["validation_users"] == 7 for e in a.history_)      # recorded
+    best = [e for e in a.history_ if e["best"]][-1]
+    assert best["validation"]["HR@10"] == pytest.approx(
+        evaluate(a, split, "validation", users=sub)["all"]["HR@10"])
+    # test (and any evaluate call without users) always scores every user
+    assert evaluate(a, split, "test")["all"]["n_users"] == np.count_nonzero(
+        np.diff(split.test.indptr))
+    # small data, or selection_pairs=None: every validation user
+    assert BPRMF(dim=4, epochs=1).fit(split).selection_users_ is None
+    assert selection_users(BPRMF(selection_pairs=None), split) is None
+    assert BPRMF(dim=4, epochs=1, selection_pairs=None).fit(split).history_[0][
+        "validation_users"] == "all"
+    a.save(tmp_path / "m.pt")
+    np.testing.assert_array_equal(BPRMF.load(tmp_path / "m.pt").selection_users_, sub)

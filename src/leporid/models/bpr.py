@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from .base import check_part, suggest
-from .neural import EmbeddingRecommender, suggest_training
+from .neural import SELECTION_PAIRS, EmbeddingRecommender, suggest_training
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -93,13 +93,15 @@ class BPRMF(EmbeddingRecommender):
                  freeze_embeddings: bool = False, weight_decay: float = 0.0,
                  cosine: bool = False, iterations: int | None = None, metric: str = "HR@10",
                  evals_per_epoch: int = 1, eval_every: int | None = None, patience: int = 10,
-                 seed: int = 123, threads: int | None = 1, device: str = "cpu"):
+                 seed: int = 123, threads: int | None = 1, device: str = "cpu",
+                 selection_pairs: int | None = SELECTION_PAIRS):
         self._set_training(dim=dim, init=init, init_params=init_params,
                            freeze_embeddings=freeze_embeddings, lr=lr,
                            weight_decay=weight_decay, cosine=cosine, epochs=epochs,
                            iterations=iterations, metric=metric,
                            evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
+                           patience=patience, seed=seed, threads=threads, device=device,
+                           selection_pairs=selection_pairs)
         if init == "random" and init_params is None:
             self.init_params = {"std": 0.1}
         if not (isinstance(reg, (int, float)) and math.isfinite(reg) and reg >= 0):

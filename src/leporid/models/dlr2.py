@@ -54,7 +54,7 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .embedding import seed_embedding
-from .neural import SequentialRecommender, suggest_training
+from .neural import SELECTION_PAIRS, SequentialRecommender, suggest_training
 
 ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
 LOSSES = ("both", "s", "g")
@@ -93,6 +93,8 @@ class DLR2Config:
     evals_per_epoch: int = 2             # validations per epoch (and one at the end)
     eval_every: int | None = None        # steps between validations; overrides evals_per_epoch
     patience: int = 3                    # validations without improvement before stopping
+    selection_pairs: int | None = 25_000_000   # validation users x items above which
+                                         # selection uses a seeded user subset (neural.py)
     # misc
     seed: int = 123
     threads: int | None = None           # torch CPU threads (default: leave torch's setting)
@@ -379,13 +381,15 @@ class DLR2(SequentialRecommender):
                  g_distance="euclidean", score_with="s", g_metric="euclidean", lr=1e-3,
                  weight_decay=0.0, batch_size=128, epochs=2, iterations=None, cosine=True,
                  metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
-                 threads=None, bf16=None, channels_last=True, device="cpu"):
+                 threads=None, bf16=None, channels_last=True, device="cpu",
+                 selection_pairs=SELECTION_PAIRS):
         self._set_training(dim=dim, init=init, init_params=init_params,
                            freeze_embeddings=freeze_embeddings, lr=lr,
                            weight_decay=weight_decay, cosine=cosine, epochs=epochs,
                            iterations=iterations, metric=metric,
                            evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
+                           patience=patience, seed=seed, threads=threads, device=device,
+                           selection_pairs=selection_pairs)
         for name, v in (("margin_s", margin_s), ("margin_g", margin_g)):
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")

@@ -15,6 +15,10 @@ schedule); the loop does everything else:
   the best state on ``metric`` is kept and restored at the end; ``patience`` validations
   without improvement stop training. With a bare sparse matrix (no validation): the full
   budget, no selection (the loss is still recorded);
+- validation users: all of them, or, when validation users x items exceeds the model's
+  ``selection_pairs``, a fixed subset drawn once from the seed (``selection_users``), kept in
+  ``model.selection_users_`` and counted in each history entry (``validation_users``); test
+  evaluation (outside the loop) always uses every user;
 - ``checkpoint=PATH``: the complete state (weights, best weights, Adam, scheduler, step,
   history) is written atomically after every validation; a later call with the same data and
   parameters continues from it. Epoch ``k``'s batches come from ``default_rng([seed, k])``, so
@@ -73,11 +77,27 @@ def _config_key(model) -> str:
     return json.dumps(p, sort_keys=True)
 
 
+def selection_users(model, split) -> np.ndarray | None:
+    """The validation users model selection scores: ``None`` (all of them) while validation
+    users x items <= ``model.selection_pairs`` (or it is ``None``), else a fixed subset of
+    ``max(1, selection_pairs // n_items)`` of them, drawn once from
+    ``default_rng([seed, 7919])`` (sorted). Test results always use every user."""
+    users = np.flatnonzero(np.diff(split.validation.indptr) > 0)
+    limit = getattr(model, "selection_pairs", None)
+    if not limit or len(users) * split.n_items <= limit:
+        return None
+    k = max(1, int(limit) // split.n_items)
+    rng = np.random.default_rng([model.seed, 7919])
+    return np.sort(rng.choice(users, k, replace=False)).astype(np.int64)
+
+
 def validation_entry(model, split) -> dict:
-    """Validation metrics of ``model`` (``ValueError`` for an unknown selection metric)."""
+    """Validation metrics of ``model`` (``ValueError`` for an unknown selection metric), on
+    ``model.selection_users_`` when set (see ``selection_users``)."""
     from ..eval import evaluate
 
-    res = evaluate(model, split, "validation")["all"]
+    res = evaluate(model, split, "validation",
+                   users=getattr(model, "selection_users_", None))["all"]
     if model.metric not in res:
         raise ValueError(f"unknown selection metric {model.metric!r}; available: "
                          f"{sorted(k for k in res if '@' in k)}")
@@ -96,6 +116,7 @@ def _train(model, data, progress, checkpoint, callbacks):
 
     selecting = not sp.issparse(data)
     model._build(data)
+    model.selection_users_ = selection_users(model, data) if selecting else None
     net = model.network_
     first = model.batches(np.random.default_rng([model.seed, 0]))
     steps_per_epoch = len(first)
@@ -201,7 +222,9 @@ def _checkpoint_entry(model, data, selecting, state, mean_loss, steps_per_epoch,
         state["bad"] += 1
         if state["bad"] >= model.patience:
             state["done"] = True
-    entry.update(validation=val, best=improved)
+    sub = getattr(model, "selection_users_", None)
+    entry.update(validation=val, best=improved,
+                 validation_users="all" if sub is None else int(len(sub)))
     return entry
 
 
