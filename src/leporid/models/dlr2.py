@@ -97,7 +97,7 @@ class DLR2Config:
                                          # selection uses a seeded user subset (neural.py)
     # misc
     seed: int = 123
-    threads: int | None = None           # torch CPU threads (default: leave torch's setting)
+    threads: int | None = None           # torch CPU threads (None: 1, see train.loop.training_threads)
     bf16: bool | None = None             # bfloat16 autocast in the feature network; None = auto
                                          # (on when the device is a CPU with native bf16)
     channels_last: bool = True           # NHWC convolutions (faster with oneDNN and cuDNN)

@@ -49,12 +49,26 @@ from ..models.neural import RUNTIME_PARAMS, read_torch_file
 TRAIN_FORMAT = "leporid-train/1"
 
 
+#: torch CPU threads of a training when the model's ``threads`` is None (the default policy)
+DEFAULT_TRAINING_THREADS = 1
+
+
+def training_threads(n: int | None) -> int:
+    """The torch CPU threads a training uses: ``n`` when given, else
+    ``DEFAULT_TRAINING_THREADS`` (1). Why one: torch's OpenMP threads spin while they wait, so
+    a two-thread DLR² run on 2 cores slowed ~12x beside one busy process, and on a loaded
+    machine one thread was 7x faster than two even alone; with one thread a busy neighbour
+    costs ~2x at most. Passive OpenMP waits (``OMP_WAIT_POLICY=PASSIVE``) were worse still
+    under load (each wake-up waits for the scheduler). On a quiet machine ask for more
+    (``threads=2``, ``--threads 2``). Measured in ``benchmarks/bench_busy.py``."""
+    return int(n) if n else DEFAULT_TRAINING_THREADS
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None):
-    """Run with ``n`` torch CPU threads (``None``: leave the setting), restored afterwards."""
+    """Run with ``training_threads(n)`` torch CPU threads, restored afterwards."""
     old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
+    torch.set_num_threads(training_threads(n))
     try:
         yield
     finally:
