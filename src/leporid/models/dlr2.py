@@ -85,7 +85,8 @@ class DLR2Config:
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 128                # windows per step (each with one positive, one negative)
-    epochs: int = 2
+    epochs: int = 30                     # a generous maximum: training stops earlier, when
+                                         # `patience` validations bring no improvement
     iterations: int | None = None        # total optimizer steps; overrides epochs when set
     cosine: bool = True
     # model selection on validation (never test)
@@ -379,7 +380,7 @@ class DLR2(SequentialRecommender):
     def __init__(self, dim=64, seq_len=5, arch="resnet", init="random", init_params=None,
                  freeze_embeddings=False, loss="both", margin_s=0.5, margin_g=0.5,
                  g_distance="euclidean", score_with="s", g_metric="euclidean", lr=1e-3,
-                 weight_decay=0.0, batch_size=128, epochs=2, iterations=None, cosine=True,
+                 weight_decay=0.0, batch_size=128, epochs=30, iterations=None, cosine=True,
                  metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
                  threads=None, bf16=None, channels_last=True, device="cpu",
                  selection_pairs=SELECTION_PAIRS):
