@@ -28,6 +28,7 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert result["seed"] == 123 and result["data_fingerprint"]
     assert (out / "embeddings" / "leporid_user_embeddings.npy").exists()
     assert "stored result reused" not in first
+    assert f"report: {out / 'report.html'}" in first and (out / "report.md").exists()
     # a second run reuses every stored row and prints the same table
     assert main(args) == 0
     second = capsys.readouterr().out

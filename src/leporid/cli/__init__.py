@@ -9,7 +9,8 @@ import sys
 from .. import __version__
 
 # module name -> the sub-commands it registers (imported lazily so `--help` stays fast)
-_COMMAND_MODULES = ["demo_cmd", "data_cmd", "embed_cmd", "evaluate_cmd", "train_cmd"]
+_COMMAND_MODULES = ["demo_cmd", "data_cmd", "embed_cmd", "evaluate_cmd", "train_cmd",
+                    "reproduce_cmd", "report_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

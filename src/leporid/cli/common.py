@@ -26,7 +26,11 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     if split:
         p.add_argument("--min-count", type=int, default=20,
                        help="iterative k-core: keep users and items with at least this many "
-                            "interactions (default 20)")
+                            "interactions (default 20; protocol kcore)")
+        p.add_argument("--protocol", choices=("kcore", "authors"), default="kcore",
+                       help="kcore: the paper's text (k-core filter, exact 70/80%% "
+                            "boundaries); authors: the paper's runs (no filter, floating-point "
+                            "floor boundaries, items never in training dropped)")
 
 
 def column_options(args) -> dict:
@@ -47,7 +51,8 @@ def load_split(args):
     if is_saved_split(args.dataset):
         return _load_saved(args.dataset)
     inter = load(args.dataset, args.format, **column_options(args))
-    return prepare(inter, min_count=args.min_count)
+    return prepare(inter, min_count=args.min_count,
+                   protocol=getattr(args, "protocol", "kcore"))
 
 
 def add_export_args(p: argparse.ArgumentParser) -> None:

@@ -67,7 +67,8 @@ def _stats(args) -> int:
         out = {"prepared": dataset_statistics(split)}
     else:
         out = {"loaded": dataset_statistics(inter),
-               "prepared": dataset_statistics(prepare(inter, min_count=args.min_count))}
+               "prepared": dataset_statistics(prepare(inter, min_count=args.min_count,
+                                                           protocol=args.protocol))}
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
@@ -86,7 +87,7 @@ def _prepare(args) -> int:
     inter = _load(args)
     if inter is None:
         raise DataError(f"{args.dataset}: is already a prepared split")
-    split = prepare(inter, min_count=args.min_count)
+    split = prepare(inter, min_count=args.min_count, protocol=args.protocol)
     path = save_split(split, args.out)
     print(format_statistics(dataset_statistics(split)))
     print(f"\nsaved the split to {path} (fingerprint {split.fingerprint()}); "

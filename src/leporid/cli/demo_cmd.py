@@ -97,7 +97,8 @@ def run(args) -> int:
         print(f"leporid demo: note: {w.message}", file=sys.stderr)
     print(format_statistics(dataset_statistics(split)), flush=True)
     fingerprint = split.fingerprint()
-    config = {"dataset": str(args.dataset), "min_count": args.min_count, "trials": trials,
+    config = {"dataset": str(args.dataset), "min_count": args.min_count,
+              "protocol": split.protocol, "trials": trials,
               "neighbors": args.neighbors, "dim": args.dim, "dlr2": dlr2_config}
     store = _RowStore(out / "rows", {"fingerprint": fingerprint, "seed": args.seed, **config},
                       args.fresh)
@@ -157,4 +158,9 @@ def run(args) -> int:
     print(markdown_table(rows, COLUMNS))
     print(f"total {time.perf_counter() - t_start:.0f}s; wrote {paths['md']}, {paths['csv']}, "
           f"{paths['json']}")
+    from ..experiments.report import write_report
+
+    report = write_report(out)
+    print(f"report: {report['html']} (and {report['md']}); `leporid reproduce all` runs the "
+          "paper's tables and figures")
     return 0

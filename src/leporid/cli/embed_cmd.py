@@ -81,7 +81,8 @@ def run(args) -> int:
         X, user_ids, item_ids = split.train, split.user_ids, split.item_ids
         fingerprint = split.fingerprint()
         source = {"dataset": str(args.dataset), "format": args.format,
-                  "min_count": args.min_count, "prepared": True, "part": "train"}
+                  "min_count": args.min_count, "protocol": split.protocol, "prepared": True,
+                  "part": "train"}
     t_load = time.perf_counter() - t0
     cls = LaplacianEigenmaps if args.method == "le" else LeporidEmbedding
     est = cls(n_components=args.dim, n_neighbors=args.neighbors, alpha=alpha,

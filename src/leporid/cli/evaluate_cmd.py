@@ -129,7 +129,8 @@ def run(args) -> int:
 
     model_params = model.get_params() if hasattr(model, "get_params") else params
     config = {"command": "evaluate", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "model": args.model, "params": model_params,
+              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
+              "params": model_params,
               "tune": tuning, "ks": list(KS), "tail_fraction": 0.25,
               "batch_size": args.batch_size}
     meta = {**provenance(config, args.seed, split.fingerprint()),

@@ -238,7 +238,7 @@ def run(args) -> int:
     _print_table(rows)
 
     config = {"command": "train", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "model": args.model,
+              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
               "params": json_params(model), "tune": tuning, "ks": list(KS),
               "tail_fraction": 0.25}
     meta = {**provenance(config, args.seed, split.fingerprint()),

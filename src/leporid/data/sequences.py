@@ -17,6 +17,13 @@ For a user with training sequence ``x_0 .. x_{n-1}`` every position ``t >= t0`` 
 with state ``x_{t-l} .. x_{t-1}`` (left-padded), where ``t0 = l`` when ``n > l`` (full windows
 only, as the authors' code builds them) and ``t0 = 1`` when ``n <= l`` (so that users with
 short histories still contribute ``n - 1`` padded windows instead of being dropped).
+
+Multi-target windows (HGN: ``T`` targets per window, :func:`target_windows`) keep the same
+starts ``t0`` and state rule; the targets are ``x_t .. x_{t+T-1}`` and the starts run over
+``t0 .. max(n - T, t0)``. A window near the end of a short sequence may have fewer than ``T``
+real targets: the missing slots are **right-padded** with ``pad`` (the loss masks them), so a
+user with 2 training items still gives one window (state ``[pad..., x_0]``, targets
+``[x_1, pad, ...]``). With ``T = 1`` this is exactly :func:`sliding_windows`.
 """
 
 from __future__ import annotations
@@ -64,21 +71,42 @@ def sliding_windows(indptr: np.ndarray, items: np.ndarray, length: int,
     ``users`` (N,), ``states`` (N, length) oldest first, ``targets`` (N,); int64, in user order
     and chronological order within a user.
     """
+    users, states, targets = target_windows(indptr, items, length, 1, pad)
+    return users, states, targets[:, 0]
+
+
+def target_windows(indptr: np.ndarray, items: np.ndarray, length: int, n_targets: int,
+                   pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training windows with ``n_targets`` consecutive targets each (see module doc).
+
+    Returns ``users`` (N,), ``states`` (N, length) oldest first, left-padded, and ``targets``
+    (N, n_targets) in chronological order, right-padded with ``pad`` past the end of the
+    sequence; int64, in user order and chronological order within a user. Every sequence with
+    at least 2 items yields at least one window; shorter ones yield none.
+    """
+    if int(length) != length or length < 1 or int(n_targets) != n_targets or n_targets < 1:
+        raise ValueError(f"length and n_targets must be integers >= 1, got {length!r}, "
+                         f"{n_targets!r}")
     indptr = np.asarray(indptr, np.int64)
     items = np.asarray(items, np.int64)
     n = np.diff(indptr)
     t0 = np.where(n > length, length, 1)
-    n_win = np.maximum(n - t0, 0)
+    t_last = np.maximum(n - n_targets, t0)
+    n_win = np.where(n > t0, t_last - t0 + 1, 0)
     users = np.repeat(np.arange(len(n), dtype=np.int64), n_win)
-    # position of each window's target inside its user's sequence
+    # position of each window's first target inside its user's sequence
     first = np.cumsum(n_win) - n_win
     t = np.arange(len(users), dtype=np.int64) - first[users] + t0[users]
-    target_pos = indptr[users] + t
+    start = indptr[users] + t
     offs = np.arange(-length, 0, dtype=np.int64)[None, :]
     valid = (t[:, None] + offs) >= 0
     states = np.full((len(users), length), pad, np.int64)
-    states[valid] = items[(target_pos[:, None] + offs)[valid]]
-    return users, states, items[target_pos]
+    states[valid] = items[(start[:, None] + offs)[valid]]
+    tpos = t[:, None] + np.arange(n_targets, dtype=np.int64)[None, :]
+    tvalid = tpos < n[users][:, None]
+    targets = np.full((len(users), n_targets), pad, np.int64)
+    targets[tvalid] = items[(indptr[users][:, None] + tpos)[tvalid]]
+    return users, states, targets
 
 
 class NegativeSampler:

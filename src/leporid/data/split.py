@@ -12,6 +12,8 @@ from .interactions import DataError, Interactions
 
 PARTS = ("train", "validation", "test")
 TRAIN, VALIDATION, TEST = 0, 1, 2
+#: preparation protocols: the paper's text (k-core) and the authors' released runs
+PROTOCOLS = ("kcore", "authors")
 
 
 def deduplicate(inter: Interactions) -> tuple[Interactions, int]:
@@ -56,11 +58,15 @@ def kcore(inter: Interactions, min_count: int = 20) -> tuple[Interactions, dict]
     return out, report
 
 
-def chronological_parts(inter: Interactions, ratios=(0.7, 0.8)) -> tuple[np.ndarray, np.ndarray]:
+def chronological_parts(inter: Interactions, ratios=(0.7, 0.8),
+                        float_floor: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Part (0 train / 1 validation / 2 test) of every row, and rows sorted by (user, time).
 
     Per user, rows are ordered by timestamp (ties and missing timestamps keep file order); the
     first ``floor(r0 n)`` are train, up to ``floor(r1 n)`` validation, the rest test.
+    The boundaries are exact (``floor(0.7 * 180) = 126``) unless ``float_floor``, which takes
+    the floor of the floating-point product as the authors' code does (``0.7 * 180`` is
+    ``125.999...`` in binary floating point, so the boundary is 125).
     """
     order = inter.order()
     by_user = order[np.argsort(inter.users[order], kind="stable")]
@@ -69,8 +75,9 @@ def chronological_parts(inter: Interactions, ratios=(0.7, 0.8)) -> tuple[np.ndar
     u_sorted = inter.users[by_user]
     pos = np.arange(len(by_user)) - start[u_sorted]
     n = counts[u_sorted]
-    b1 = np.floor(ratios[0] * n + 1e-9).astype(np.int64)
-    b2 = np.floor(ratios[1] * n + 1e-9).astype(np.int64)
+    eps = 0.0 if float_floor else 1e-9
+    b1 = np.floor(ratios[0] * n + eps).astype(np.int64)
+    b2 = np.floor(ratios[1] * n + eps).astype(np.int64)
     part_sorted = np.where(pos < b1, TRAIN, np.where(pos < b2, VALIDATION, TEST)).astype(np.int8)
     part = np.empty(len(inter), np.int8)
     part[by_user] = part_sorted
@@ -146,13 +153,57 @@ class Split:
     def fingerprint(self) -> str:
         return self.interactions.fingerprint()
 
+    @property
+    def protocol(self) -> str:
+        """The preparation protocol (``kcore`` or ``authors``; see :func:`prepare`)."""
+        return self.report.get("protocol", "kcore")
 
-def prepare(inter: Interactions, min_count: int = 20, ratios=(0.7, 0.8)) -> Split:
-    """De-duplicate, k-core filter and split ``inter``; the report counts everything dropped."""
+
+def authors_protocol(inter: Interactions, ratios=(0.7, 0.8)) -> tuple[Interactions, np.ndarray, dict]:
+    """The preparation the paper's authors ran (their released ML-1M split), not its text.
+
+    No user or item filter; per-user boundaries ``floor(0.7 n)`` / ``floor(0.8 n)`` of the
+    floating-point products (``chronological_parts(..., float_floor=True)``); then every row
+    whose item never occurs in any user's training part is dropped (from validation and test:
+    a model cannot embed an item it never saw) and users and items are reindexed. Boundaries are
+    computed before the drop, so a user's parts keep their positions. On ML-1M this gives
+    6,040 users x 3,647 items, 1,000,125 interactions (paper Table 2: 6,040 x 3,650, 1,000,127).
+
+    Returns the data, the part of each row and a report of what was dropped.
+    """
+    part, _ = chronological_parts(inter, ratios, float_floor=True)
+    in_train = np.zeros(inter.n_items, bool)
+    in_train[inter.items[part == TRAIN]] = True
+    keep = in_train[inter.items]
+    if not keep.any():
+        raise DataError(f"{inter.name}: no training interactions under the authors' protocol")
+    out = inter.subset(keep, reindex=True)
+    report = {"items_not_in_train": int(inter.n_items - in_train.sum()),
+              "dropped_rows_not_in_train": {p: int(((part == c) & ~keep).sum())
+                                            for c, p in enumerate(PARTS)},
+              "filtered_users": int(inter.n_users - out.n_users),
+              "filtered_items": int(inter.n_items - out.n_items),
+              "filtered_interactions": int(len(inter) - len(out))}
+    return out, part[keep], report
+
+
+def prepare(inter: Interactions, min_count: int = 20, ratios=(0.7, 0.8),
+            protocol: str = "kcore") -> Split:
+    """De-duplicate, filter and split ``inter``; the report counts everything dropped.
+
+    ``protocol="kcore"`` (default, the paper's text): iterative ``min_count``-core, exact
+    boundaries. ``protocol="authors"`` (the paper's runs): see :func:`authors_protocol`
+    (``min_count`` is ignored). The report records the protocol.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     n_raw = len(inter)
     dedup, n_dup = deduplicate(inter)
+    head = {"protocol": protocol, "raw_interactions": n_raw, "raw_users": inter.n_users,
+            "raw_items": inter.n_items, "duplicates": n_dup}
+    if protocol == "authors":
+        data, part, report = authors_protocol(dedup, ratios)
+        return Split(data, part, {**head, **report}, tuple(ratios))
     core, report = kcore(dedup, min_count)
     part, _ = chronological_parts(core, ratios)
-    report = {"raw_interactions": n_raw, "raw_users": inter.n_users, "raw_items": inter.n_items,
-              "duplicates": n_dup, **report}
-    return Split(core, part, report, tuple(ratios))
+    return Split(core, part, {**head, **report}, tuple(ratios))

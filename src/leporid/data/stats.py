@@ -81,7 +81,8 @@ def format_statistics(stats: dict, title: str | None = None) -> str:
     """A readable multi-line rendering of :func:`dataset_statistics`."""
     rep = stats.get("report", {})
     if title is None:
-        kind = f"{rep['min_count']}-core" if "min_count" in rep else "as loaded"
+        kind = (f"{rep['min_count']}-core" if "min_count" in rep
+                else "authors' protocol" if rep.get("protocol") == "authors" else "as loaded")
         title = f"{stats['name']} ({kind}; fingerprint {stats['fingerprint']})"
     frac = stats.get("tail_fraction", TAIL_FRACTION)
     rows = [
@@ -102,12 +103,19 @@ def format_statistics(stats: dict, title: str | None = None) -> str:
                                           f"{stats['validation']:,} · test {stats['test']:,}"))
     elif stats.get("duplicate_pairs"):
         rows.append(("repeated (user, item)", f"{stats['duplicate_pairs']:,} rows"))
-    if rep:
+    if rep.get("protocol") == "authors":
+        rows.append(("dropped", f"duplicates {rep.get('duplicates', 0):,}; no filter; rows whose "
+                                f"item is never in training: "
+                                f"{rep.get('filtered_interactions', 0):,} "
+                                f"({rep.get('filtered_items', 0):,} items, "
+                                f"{rep.get('filtered_users', 0):,} users)"))
+    elif rep:
         kept = (f"duplicates {rep.get('duplicates', 0):,}; {rep.get('min_count')}-core filter "
                 f"({rep.get('kcore_rounds')} rounds): {rep.get('filtered_users', 0):,} users, "
                 f"{rep.get('filtered_items', 0):,} items, "
                 f"{rep.get('filtered_interactions', 0):,} interactions")
         rows.append(("dropped", kept))
+    if rep:
         if "raw_interactions" in rep:
             rows.append(("before filtering", f"{rep['raw_users']:,} users x {rep['raw_items']:,} "
                                              f"items, {rep['raw_interactions']:,} interactions"))

@@ -70,12 +70,14 @@ PROGRESS_PAIRS = 10_000_000
 
 def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 1024,
              tail_fraction: float = 0.25, return_topn: bool = False,
-             progress: bool | None = None, users=None) -> dict:
+             progress: bool | None = None, per_user: bool = False, users=None) -> dict:
     """Evaluate ``model`` (anything with ``score(users, part)``) on ``part`` of ``split``.
 
     Returns ``{"part", "ks", "all": {metric@k: value, ..., "n_users"}, "tail": {...},
     "users": evaluated user indices, "topn": (n_users_eval x max(ks)) item indices}`` (``topn``
-    only when ``return_topn``). Metrics: see ``leporid.eval.metrics``.
+    only when ``return_topn``). Metrics: see ``leporid.eval.metrics``. With ``per_user``, also
+    ``"per_user": {metric@k: array}`` (HR, Precision, Recall, F1u, NDCG of each evaluated user,
+    aligned with ``"users"``) and ``"in_tail"`` (bool array), for paired tests over users.
 
     ``users``: evaluate only these users (those of them with held-out items in ``part``); the
     default, every user with held-out items, is what test results always use (model selection
@@ -114,12 +116,14 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
                              f"expected {(len(ub), split.n_items)}")
         topn[start:start + len(ub)] = rank_batch(scores, excluded[ub], kmax)
     hits = _hits(held[users], topn, kmax)
-    per_user = per_user_metrics(hits, n_rel[users], ks)
+    values = per_user_metrics(hits, n_rel[users], ks)
     in_tail = np.isin(users, tail_users(split, tail_fraction))
-    out = {"part": part, "ks": list(ks), "all": aggregate(per_user, ks),
-           "tail": aggregate(per_user, ks, in_tail), "users": users}
+    out = {"part": part, "ks": list(ks), "all": aggregate(values, ks),
+           "tail": aggregate(values, ks, in_tail), "users": users}
     if return_topn:
         out["topn"] = topn
+    if per_user:
+        out["per_user"], out["in_tail"] = values, in_tail
     return out
 
 

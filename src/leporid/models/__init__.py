@@ -8,7 +8,7 @@ the contract test (``tests/test_model_contract.py``) then checks it, and ``lepor
 
 Families (one base class each): fold-in classic models (``base.BaseRecommender``: TopPop,
 KNN, SLIM), embedding models (``neural.EmbeddingRecommender``: BPR-MF, ...), sequential models
-(``neural.SequentialRecommender``: DLR², ...).
+(``neural.SequentialRecommender``: DLR², HGN, ...).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ MODELS: dict[str, type | str] = {
     "slim": SLIM,
     "bpr": "leporid.models.bpr:BPRMF",
     "dlr2": "leporid.models.dlr2:DLR2",
+    "hgn": "leporid.models.hgn:HGN",
 }
 
 
@@ -100,9 +101,11 @@ def __getattr__(name: str):
         return model_class("bpr")
     if name == "DLR2":
         return model_class("dlr2")
+    if name == "HGN":
+        return model_class("hgn")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BPRMF", "BaseRecommender", "DLR2", "ItemKNN", "MODELS", "Recommender", "SLIM",
-           "TopPop", "UserKNN", "load_model", "make_model", "model_class", "neural_models",
+__all__ = ["BPRMF", "BaseRecommender", "DLR2", "HGN", "ItemKNN", "MODELS", "Recommender",
+           "SLIM", "TopPop", "UserKNN", "load_model", "make_model", "model_class", "neural_models",
            "similarity_matrix", "top_k"]

@@ -1,0 +1,21 @@
+"""``leporid report RESULTS``: one Markdown and one self-contained HTML page of the results."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="render a results folder as one Markdown + HTML page",
+                       description="Collect every artefact under RESULTS (tables, figures, "
+                                   "claims and verdicts, provenance) into RESULTS/report.md "
+                                   "and a self-contained RESULTS/report.html.")
+    p.add_argument("results", nargs="?", default="results", help="results folder (default results)")
+    p.add_argument("--out", default=None, help="folder for report.md/.html (default RESULTS)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..experiments.report import write_report
+
+    paths = write_report(args.results, args.out)
+    print(f"wrote {paths['md']} and {paths['html']}")
+    return 0

@@ -1,0 +1,92 @@
+"""Figure 4 (b, c): DLR² + LEPORID sensitivity to α (K fixed) and to K (α = 0.5).
+
+α runs over ``budget.alpha_grid`` (paper: 0, 0.3, 0.5, 0.7, 1.0) with K = ``budget.neighbors``;
+K over ``budget.k_grid`` with α = 0.5 (paper App. I). Fig. 4a (architectures) is Table 7.
+Claims: α ≈ 0.5–0.7 is best (the better of α = 0.5 and 0.7 beats α = 0 and α = 1); the
+sensitivity to K is low (the best and the worst K are within noise of each other).
+"""
+
+from __future__ import annotations
+
+from .cells import dlr2_cell
+from .claims import CLAIM_METRIC, compare
+from .paper import numbers
+from .render import md_rows, metric_row, write_artefact
+from .stats import claim
+
+TITLE = "Figure 4: DLR² + LEPORID sensitivity to α and K (test, all users)"
+METRICS = ("HR@5", "HR@10", "F1@5", "F1@10")
+
+
+def _plot(rows, path) -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..results import atomic_write
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, param in zip(axes, ("alpha", "K")):
+        sub = [r for r in rows if r["parameter"] == param]
+        x = [r["value"] for r in sub]
+        for m in ("HR@10", "HR@5"):
+            ax.errorbar(x, [r[m] for r in sub], yerr=[r[f"{m} std"] for r in sub], marker="o",
+                        capsize=3, label=m)
+        ax.set_xlabel("α" if param == "alpha" else "K (nearest neighbours)")
+        if param == "K":
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+
+
+def run(ctx) -> dict:
+    b = ctx.budget
+    grid = [("alpha", a, {"alpha": float(a)}) for a in b.alpha_grid]
+    grid += [("K", int(k), {"n_neighbors": int(k)}) for k in b.k_grid]
+    cells = [[dlr2_cell(ctx, "leporid", s, iparams=ip) for s in ctx.seeds] for _, _, ip in grid]
+    flat = ctx.run([c for cs in cells for c in cs], "fig4")
+    n = len(ctx.seeds)
+    res = [flat[k * n:(k + 1) * n] for k in range(len(grid))]
+    rows = [metric_row({"parameter": p, "value": v}, r, None) for (p, v, _), r in zip(grid, res)]
+    claims = []
+    alpha = {v: r for (p, v, _), r in zip(grid, res) if p == "alpha"}
+    arow = {r["value"]: r for r in rows if r["parameter"] == "alpha"}
+    mids = [a for a in (0.5, 0.7) if a in alpha]
+    ends = [a for a in (0.0, 1.0) if a in alpha]
+    if mids and ends:
+        best_mid = max(mids, key=lambda a: arow[a][CLAIM_METRIC])
+        comps = [compare(f"α={best_mid} vs α={e}", alpha[best_mid], alpha[e]) for e in ends]
+        claims.append(claim("fig4/alpha", "α ≈ 0.5–0.7 is best", comps,
+                            note=f"paper: {numbers()['fig4']['alpha_claim']}"))
+    ks = [(v, r) for (p, v, _), r in zip(grid, res) if p == "K"]
+    krow = {r["value"]: r for r in rows if r["parameter"] == "K"}
+    if len(ks) >= 2:
+        order = sorted(krow, key=lambda k: krow[k][CLAIM_METRIC])
+        kd = dict(ks)
+        comps = [compare(f"K={order[-1]} vs K={order[0]}", kd[order[-1]], kd[order[0]],
+                         relation="≈")]
+        claims.append(claim("fig4/K", "The sensitivity to K is low", comps,
+                            note=f"paper: {numbers()['fig4']['k_claim']}"))
+    groups = [[i for i, r in enumerate(rows) if r["parameter"] == p] for p in ("alpha", "K")]
+    notes = [f"α grid with K = {b.neighbors}; K grid with α = 0.5; K larger than the number of "
+             "users (items) minus one is the full graph"]
+    notes += [f"{r['parameter']}={r['value']} failed: {r['error']}" for r in rows
+              if r.get("error")]
+    md = md_rows(rows, ["parameter", "value"], [g for g in groups if g])
+    for r in md[0]:
+        r["value"] = f"{r['value']:g}"
+    paths = write_artefact(ctx, "fig4", TITLE, rows, md, claims, notes)
+    try:
+        _plot(rows, ctx.out / "fig4.png")
+        paths["png"] = ctx.out / "fig4.png"
+    except ImportError:
+        pass
+    return paths

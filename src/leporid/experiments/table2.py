@@ -1,0 +1,36 @@
+"""Table 2: dataset statistics — ours, and the paper's three datasets beside them.
+
+On a paper dataset (ML-1M) the row of that dataset shows our value, the paper's and the
+difference; the paper's rows for the other datasets are listed for reference.
+"""
+
+from __future__ import annotations
+
+from ..data import dataset_statistics
+from .paper import numbers, paper_dataset
+from .render import write_artefact
+
+STATS = ("users", "items", "interactions", "density", "tail_users_share", "tail_items_share")
+TITLE = "Table 2: dataset statistics"
+
+
+def run(ctx) -> dict:
+    s = dataset_statistics(ctx.split)
+    ours = {k: s[k] for k in STATS}
+    key = paper_dataset(ctx.dataset)
+    paper = numbers()["table2"]
+    rows = [{"dataset": f"{ctx.dataset} (ours, {ctx.protocol})", **ours}]
+    if key:
+        rows.append({"dataset": f"{key} (paper)", **paper[key]})
+        rows.append({"dataset": "difference", **{k: ours[k] - paper[key][k] for k in STATS}})
+    rows += [{"dataset": f"{d} (paper)", **v} for d, v in paper.items() if d != key]
+    md = [{"dataset": r["dataset"],
+           **{k: (f"{r[k]:+,}" if r["dataset"] == "difference" else f"{r[k]:,}")
+              if isinstance(r[k], int) else
+              (f"{100 * r[k]:+.2f} pt" if r["dataset"] == "difference" else f"{100 * r[k]:.2f}%")
+              for k in STATS}} for r in rows]
+    cols = ["dataset", *STATS]
+    notes = [f"split: train {s['train']:,} · validation {s['validation']:,} · test {s['test']:,}",
+             f"preparation: {s.get('report', {})}"]
+    return write_artefact(ctx, "table2", TITLE, rows, (md, cols), notes=notes,
+                          extra={"statistics": s}, csv_columns=cols)
