@@ -20,6 +20,10 @@ TEST_PARAMS = {
     "slim": {"topk": 5, "n_jobs": 1},
     "bpr": {"dim": 4, "epochs": 2, "batch_size": 128},
     "dlr2": {"dim": 4, "seq_len": 2, "iterations": 4, "batch_size": 32, "threads": 1},
+    "lightgcn": {"dim": 4, "layers": 2, "epochs": 2, "batch_size": 128},
+    "ngcf": {"dim": 4, "layers": 2, "layer_size": 4, "node_dropout": 0.1, "epochs": 2,
+             "batch_size": 128},
+    "ncf": {"dim": 4, "mlp_layers": [6, 3], "n_neg": 2, "epochs": 2, "batch_size": 128},
     "hgn": {"dim": 4, "seq_len": 3, "n_targets": 2, "epochs": 2, "batch_size": 64, "threads": 1},
 }
 

@@ -1,9 +1,20 @@
-"""``leporid`` command line: a thin dispatcher; each sub-command lives in its own module."""
+"""``leporid`` command line: a thin dispatcher; each sub-command lives in its own module.
+
+Exit status: 0 success; 1 bad data or a file that cannot be read or written (an unreadable or
+malformed file, a missing file, an unknown id: ``DataError``, ``OSError``, ``KeyError``); 2 a usage error (a bad option or
+parameter value: argparse errors and the ``ValueError`` / ``TypeError`` that parameter
+validation raises, checked before any expensive work); 130 interrupted. Errors are one line,
+``leporid COMMAND: error: ...``, never a traceback (``LEPORID_DEBUG=1`` re-raises them).
+
+Only the module of the command being run is imported (so ``leporid data stats`` never imports
+torch); ``leporid --help`` imports them all.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -13,21 +24,36 @@ _COMMAND_MODULES = ["demo_cmd", "data_cmd", "embed_cmd", "evaluate_cmd", "train_
                     "reproduce_cmd", "report_cmd"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``leporid embed: error: argument --dim: ...`` (exit 2)."""
+
+    def error(self, message):  # noqa: D102
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, modules are imported only until one registers it."""
+    parser = Parser(
         prog="leporid",
         description="LEPORID/LE embeddings, DLR2 and the baselines of 'Initialization Matters' "
                     "(KDD'21).")
     parser.add_argument("--version", action="version", version=f"leporid {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in _COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
+        if command is not None and command in sub.choices:
+            break
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:        # argparse: --help / --version (0) or a usage error (2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -35,16 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     from .common import UsageError
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
-        print(f"leporid {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except (DataError, FileNotFoundError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"leporid {args.command}: error: {msg}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `leporid data stats --json | head`
         sys.stderr.close()
         return 0
+    except (UsageError, DataError, OSError, KeyError, ValueError, TypeError) as exc:
+        if os.environ.get("LEPORID_DEBUG"):
+            raise
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"leporid {args.command}: error: {msg}", file=sys.stderr)
+        # bad data or files: 1; a usage error (a command's own check, or parameter validation's
+        # ValueError / TypeError): 2
+        bad_data = isinstance(exc, (DataError, OSError, KeyError)) and not isinstance(exc, UsageError)
+        return 1 if bad_data else 2
     except KeyboardInterrupt:
         print(f"leporid {args.command}: interrupted; completed work was saved", file=sys.stderr)
         return 130

@@ -1,8 +1,14 @@
-"""Options and helpers shared by the sub-commands."""
+"""Options and helpers shared by the sub-commands: dataset options, option value types that
+check ranges while parsing (so a bad value is a one-line usage error before any work), output
+path checks, and the one naming rule of result and checkpoint files."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import re
+from pathlib import Path
 
 from .. import DEFAULT_SEED
 
@@ -18,19 +24,31 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     p.add_argument("--dataset", default="ml-latest-small",
                    help="bundled dataset name (ml-latest-small) or a file path "
                         "(default: ml-latest-small)")
-    p.add_argument("--format", default=None,
+    p.add_argument("--format", default=None, type=format_option,
                    help="file format when the path does not say it (see `leporid data formats`)")
     for role in COLUMN_OPTIONS:
         p.add_argument(f"--{role}-col", default=None, metavar="NAME",
                        help=f"{role} column of a header-based file (default: guessed)")
     if split:
-        p.add_argument("--min-count", type=int, default=20,
+        p.add_argument("--min-count", type=int_option(0), default=20,
                        help="iterative k-core: keep users and items with at least this many "
                             "interactions (default 20; protocol kcore)")
         p.add_argument("--protocol", choices=("kcore", "authors"), default="kcore",
                        help="kcore: the paper's text (k-core filter, exact 70/80%% "
                             "boundaries); authors: the paper's runs (no filter, floating-point "
                             "floor boundaries, items never in training dropped)")
+
+
+def format_option(text: str) -> str:
+    """argparse type of ``--format``: a known format name (or alias)."""
+    from ..data import DataError
+    from ..data.loaders import normalise_format
+
+    try:
+        normalise_format(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def column_options(args) -> dict:
@@ -40,7 +58,100 @@ def column_options(args) -> dict:
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    p.add_argument("--seed", type=int_option(0, 2**32 - 1), default=DEFAULT_SEED,
+                   help=f"random seed, 0 to 2^32-1 (default {DEFAULT_SEED})")
+
+
+def _option_type(integer: bool, **rule):
+    """An argparse ``type`` that parses a number and checks it with ``check_number``."""
+
+    def parse(text: str):
+        from ..data.validation import check_number
+
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            kind = "an integer" if integer else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return check_number(value, "value", integer=integer, **rule)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace("value must be", "must be")) from None
+
+    parse.__name__ = "integer" if integer else "number"
+    return parse
+
+
+def int_option(low: int | None = 1, high: int | None = None):
+    """argparse type: an integer in ``[low, high]``."""
+    return _option_type(True, low=low, high=high)
+
+
+def float_option(low: float | None = None, high: float | None = None, low_open: bool = False):
+    """argparse type: a finite number in ``[low, high]`` (``(low`` with ``low_open``)."""
+    return _option_type(False, low=low, high=high, low_open=low_open)
+
+
+def dataset_stem(dataset) -> str:
+    """The dataset part of result / checkpoint file names: the file (or folder, or bundled)
+    name without its last extension (``u.data`` -> ``u``, ``x.v2.csv`` -> ``x.v2``), preceded by
+    its folder's name for the standard file names (``ml-1m/ratings.dat`` -> ``ml-1m-ratings``,
+    ``ml-100k/u.data`` -> ``ml-100k-u``), made safe
+    for a file name with no dot left in it (so ``Path.with_suffix`` can never eat into it);
+    when that changed the name, a short hash of the full name keeps two names apart."""
+    from ..data.loaders import KNOWN_FILES
+
+    p = Path(str(dataset))
+    name = p.name or str(dataset)
+    stem = p.stem if (p.suffix and not p.is_dir()) else name
+    if name.lower() in KNOWN_FILES and p.parent.name:
+        # a standard file name (ratings.dat, u.data, ...) says little: the folder says which
+        stem = f"{p.parent.name}-{stem}"
+        name = f"{p.parent.name}/{name}"
+    return _safe_name(stem, name)
+
+
+def _safe_name(text: str, full: str) -> str:
+    """``text`` with runs of characters other than letters, digits, ``_``, ``-`` replaced by
+    ``-``; when that changed it, ``-`` and 6 hex digits of SHA-256(``full``) are appended."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+    if clean != text:
+        clean += "-" + hashlib.sha256(full.encode()).hexdigest()[:6]
+    return clean
+
+
+def result_stem(out, command: str, dataset, *parts) -> Path:
+    """``OUT/COMMAND_DATASET_PART1_PART2...`` (no extension, no dot): the one naming rule of
+    result and checkpoint files (``parts``: model, init, ...). Every part is made safe as the
+    dataset's name is (no extension removed), so two runs that differ in any part never share
+    a file."""
+    names = [command, dataset_stem(dataset)] + [_safe_name(str(x), str(x)) for x in parts if x]
+    return Path(out) / "_".join(names)
+
+
+def check_output_dir(path, option: str = "--out") -> Path:
+    """``path`` if it is (or can become) a writable directory, else a ``ValueError`` naming the
+    option — checked before any work, so a bad ``--out`` never costs a run."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{option} {path}: exists and is not a directory")
+    parent = next((q for q in (p, *p.parents) if q.exists()), Path("."))
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: {parent} is not writable")
+    return p
+
+
+def check_output_file(path, option: str) -> Path | None:
+    """``path`` if a file can be written there (not a directory; its folder writable)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{option} {path}: is a directory; give a file name")
+    check_output_dir(p.parent, option)
+    return p
 
 
 def load_split(args):
@@ -61,6 +172,12 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
                    help="write the test top-10 lists as CSV user,rank,item (raw ids)")
     p.add_argument("--save-split", metavar="FILE", default=None,
                    help="write the split used as CSV user,item,timestamp,part (raw ids)")
+
+
+def check_export_paths(args) -> None:
+    """Refuse bad ``--save-recommendations`` / ``--save-split`` paths before any work."""
+    check_output_file(args.save_recommendations, "--save-recommendations")
+    check_output_file(args.save_split, "--save-split")
 
 
 def write_exports(args, split, test: dict, paths: dict) -> None:

@@ -6,7 +6,7 @@ import json
 import sys
 import warnings
 
-from .common import add_dataset_args, column_options
+from .common import add_dataset_args, check_output_dir, column_options
 
 
 def register(sub) -> None:
@@ -82,8 +82,10 @@ def _stats(args) -> int:
 def _prepare(args) -> int:
     from ..data import dataset_statistics, format_statistics, prepare
     from ..data.interactions import DataError
-    from ..data.split_io import save_split
+    from ..data.split_io import check_split_target, save_split
 
+    check_output_dir(args.out)
+    check_split_target(args.out)
     inter = _load(args)
     if inter is None:
         raise DataError(f"{args.dataset}: is already a prepared split")

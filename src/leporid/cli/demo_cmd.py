@@ -16,7 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .common import add_dataset_args, add_seed_arg
+from .common import add_dataset_args, add_seed_arg, check_output_dir, int_option
 
 #: DLR² epochs at most in the demo (three trainings; see benchmarks/README.md, "DLR² budget")
 DEMO_EPOCHS = 4
@@ -32,13 +32,15 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_dataset_args(p)
     add_seed_arg(p)
-    p.add_argument("--trials", type=int, default=30,
+    p.add_argument("--trials", type=int_option(1), default=30,
                    help="validation trials for each KNN model's hyperparameter search")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=int_option(1), default=None,
                    help="DLR² training epochs at most (default 4; early stopping may end sooner)")
-    p.add_argument("--neighbors", type=int, default=1000, help="K of the LEPORID / LE graphs")
-    p.add_argument("--dim", type=int, default=64, help="embedding dimension 𝒟")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    p.add_argument("--neighbors", type=int_option(1), default=1000,
+                   help="K of the LEPORID / LE graphs")
+    p.add_argument("--dim", type=int_option(1), default=64, help="embedding dimension 𝒟")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="cpu, cuda or auto")
     p.add_argument("--out", default="results/demo", help="output directory")
     p.add_argument("--fresh", action="store_true", help="ignore rows stored by an earlier run")
     p.add_argument("--quick", action="store_true",
@@ -89,7 +91,7 @@ def run(args) -> int:
     # the demo's own DLR² budget: at most DEMO_EPOCHS epochs (early stopping may end sooner),
     # so that three trainings fit the demo's 10 minutes on 2 cores
     dlr2_config = {"epochs": 1 if args.quick else (args.epochs or DEMO_EPOCHS)}
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         split = load_split(args)

@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import add_dataset_args, add_seed_arg, column_options
+from .common import (add_dataset_args, add_seed_arg, check_output_dir, column_options,
+                     dataset_stem, float_option, int_option)
+
+#: ``--format authors`` makes row i = id i: the largest id may exceed the number of distinct
+#: ids by at most this factor (plus ``AUTHORS_SLACK``) before the rows, mostly empty, are refused
+AUTHORS_GAP_FACTOR, AUTHORS_SLACK = 2, 10_000
 
 
 def register(sub) -> None:
@@ -25,17 +30,20 @@ def register(sub) -> None:
     p.add_argument("--input", default=None, metavar="FILE",
                    help="embed this interaction file as it is (overrides --dataset)")
     p.add_argument("--method", choices=["leporid", "le"], default="leporid")
-    p.add_argument("--neighbors", type=int, default=1000, help="K of the Jaccard KNN graphs")
-    p.add_argument("--alpha", type=float, default=None,
-                   help="LEPORID regularisation α (default 0.5; LE is α=0)")
-    p.add_argument("--dim", type=int, default=64, help="embedding dimension 𝒟")
+    p.add_argument("--neighbors", type=int_option(1), default=1000,
+                   help="K of the Jaccard KNN graphs (>= 1)")
+    p.add_argument("--alpha", type=float_option(0, 1), default=None,
+                   help="LEPORID regularisation α in [0, 1] (default 0.5; LE is α=0)")
+    p.add_argument("--dim", type=int_option(1), default=64,
+                   help="embedding dimension 𝒟 (>= 1, at most the number of users and of items)")
     p.add_argument("--laplacian", choices=["sym", "rw", "unnorm"], default="sym")
     p.add_argument("--raw", action="store_true",
                    help="write the unit eigenvectors (ascending eigenvalue order) instead of "
                         "z-scored columns")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (GPU when present)")
     add_seed_arg(p)
-    p.add_argument("--out", default="results/embeddings", help="output directory")
+    p.add_argument("--out", default=None,
+                   help="output directory (default results/embeddings/DATASET_METHOD)")
     p.set_defaults(func=run)
 
 
@@ -48,6 +56,13 @@ def identity_matrix(inter) -> sp.csr_matrix:
         if not np.issubdtype(np.asarray(ids).dtype, np.integer) or ids.min() < 0:
             raise DataError(f"{name}: --format authors needs non-negative integer {kind} ids "
                             f"to use them as row numbers")
+        # bounded memory: ids are row numbers, so a huge id would allocate that many rows
+        if int(ids.max()) + 1 > AUTHORS_GAP_FACTOR * len(ids) + AUTHORS_SLACK:
+            raise DataError(f"{name}: --format authors uses ids as row numbers, but the largest "
+                            f"{kind} id {int(ids.max())} is far above the {len(ids)} distinct "
+                            f"{kind} ids (rows would be mostly empty); renumber the ids "
+                            f"0..n-1, or embed with another format (which numbers them "
+                            f"compactly and writes the id files)")
     u = inter.user_ids[inter.users]
     i = inter.item_ids[inter.items]
     X = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)),
@@ -63,10 +78,14 @@ def run(args) -> int:
     from ..results import atomic_save_npy, provenance, write_json
 
     if args.method == "le" and args.alpha not in (None, 0.0):
-        raise SystemExit("leporid embed: error: LE is α = 0; use --method leporid to set --alpha")
+        raise ValueError("--alpha: LE is α = 0; use --method leporid to set --alpha")
     alpha = 0.0 if args.method == "le" else (0.5 if args.alpha is None else args.alpha)
+    out = Path(args.out) if args.out else (
+        Path("results/embeddings") /
+        f"{dataset_stem(args.dataset if args.input is None else args.input)}_{args.method}")
+    check_output_dir(out)
     t0 = time.perf_counter()
-    if args.input:
+    if args.input is not None:
         inter = load(args.input, args.format, **column_options(args))
         fingerprint = inter.fingerprint()
         if args.format == "authors":
@@ -88,7 +107,6 @@ def run(args) -> int:
     est = cls(n_components=args.dim, n_neighbors=args.neighbors, alpha=alpha,
               laplacian=args.laplacian, output="raw" if args.raw else "zscore",
               device=args.device, seed=args.seed, progress=True).fit(X)
-    out = Path(args.out)
     atomic_save_npy(out / "user_embeddings.npy", est.user_embeddings_)
     atomic_save_npy(out / "item_embeddings.npy", est.item_embeddings_)
     for side, ids in (("user", user_ids), ("item", item_ids)):

@@ -9,15 +9,17 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
-from pathlib import Path
 
-from .common import add_dataset_args, add_export_args, add_seed_arg, load_split, write_exports
+from .common import (add_dataset_args, add_export_args, add_seed_arg, check_export_paths,
+                     check_output_dir, dataset_stem, float_option, int_option, load_split,
+                     result_stem, write_exports)
 
 KS = (1, 5, 10)
 SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
+METRICS = [f"{m}@{k}" for m in SHORT for k in KS]
+_stem = dataset_stem  # the name ``train`` imports
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -54,12 +56,13 @@ def register(sub) -> None:
                    help="model parameter (repeatable); with --tune it pins that parameter")
     p.add_argument("--tune", action="store_true",
                    help="search hyperparameters on validation (optuna TPE), then test once")
-    p.add_argument("--trials", type=int, default=30, help="tuning trials (default 30)")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--trials", type=int_option(1), default=30, help="tuning trials (default 30)")
+    p.add_argument("--timeout", type=float_option(0, low_open=True), default=None,
                    help="tuning time budget in seconds (default none)")
-    p.add_argument("--metric", default="HR@10",
-                   help="validation metric to maximise when tuning (default HR@10)")
-    p.add_argument("--batch-size", type=int, default=1024,
+    p.add_argument("--metric", default="HR@10", choices=METRICS, metavar="METRIC",
+                   help=f"validation metric to maximise when tuning: {', '.join(METRICS)} "
+                        "(default HR@10)")
+    p.add_argument("--batch-size", type=int_option(1), default=1024,
                    help="users scored per batch in evaluation (default 1024)")
     add_seed_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
@@ -85,28 +88,26 @@ def _print_table(rows: list[dict]) -> None:
     print(markdown_table(short), end="")
 
 
-def _stem(dataset: str) -> str:
-    name = Path(dataset).name if any(s in dataset for s in "/\\.") else dataset
-    name = re.sub(r"\.(inter|csv|tsv|dat|txt|gz|zip|parquet)$", "", name)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "dataset"
-
-
 def run(args) -> int:
     from ..eval import evaluate
     from ..models import MODELS, make_model, model_class
     from ..results import atomic_write, provenance, write_table
-    from ..train.tuning import tune_model
 
     if args.model not in MODELS:
-        raise KeyError(f"unknown model {args.model!r}; choose from {sorted(MODELS)}")
-    split = load_split(args)
+        raise ValueError(f"--model {args.model!r}: choose from {', '.join(sorted(MODELS))}")
     params = dict(args.param)
     if "seed" in model_class(args.model)._param_names():
         params.setdefault("seed", args.seed)
+    make_model(args.model, **params)  # validates the parameters before the data is read
+    check_output_dir(args.out)
+    check_export_paths(args)
+    split = load_split(args)
     want_topn = bool(args.save_recommendations)
     t0 = time.perf_counter()
     tuning = None
     if args.tune:
+        from ..train.tuning import tune_model
+
         res = tune_model(args.model, split, args.trials, timeout=args.timeout,
                          metric=args.metric, seed=args.seed, ks=KS, batch_size=args.batch_size,
                          progress=sys.stderr.isatty(), return_topn=want_topn, fixed=params)
@@ -136,7 +137,7 @@ def run(args) -> int:
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
             "n_users": split.n_users, "n_items": split.n_items, "seconds": round(seconds, 3)}
-    stem = Path(args.out) / f"evaluate_{_stem(args.dataset)}_{args.model}"
+    stem = result_stem(args.out, "evaluate", args.dataset, args.model)
     paths = write_table(stem, rows, meta)
     if tuning is not None:
         paths["trials"] = atomic_write(stem.with_name(stem.name + "_trials.csv"),

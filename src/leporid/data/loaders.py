@@ -169,7 +169,13 @@ def _resolve(path, header: list[str], layout: _Layout, where: str) -> list[tuple
             continue
         if lower.count(hit.lower()) > 1:
             raise DataError(f"{path}: {where}: column {hit!r} appears more than once")
-        out.append((f, lower.index(hit.lower())))
+        k = lower.index(hit.lower())
+        other = next((g for g, j in out if j == k), None)
+        if other is not None:
+            raise DataError(f"{path}: {where}: column {names[k]!r} cannot be both the "
+                            f"{other.role} and the {f.role} column (see --{other.role}-col / "
+                            f"--{f.role}-col)")
+        out.append((f, k))
     return out
 
 
@@ -322,7 +328,10 @@ def _fast(path: Path, data: bytes, layout: _Layout) -> _Table:
     try:
         table = pa_csv.read_csv(
             io.BytesIO(data),
-            pa_csv.ReadOptions(column_names=names, autogenerate_column_names=False),
+            # use_threads=False: pyarrow's reader threads can abort the interpreter at exit
+            # ('terminate called without an active exception') when torch is loaded too
+            pa_csv.ReadOptions(column_names=names, autogenerate_column_names=False,
+                               use_threads=False),
             pa_csv.ParseOptions(delimiter=sep, quote_char=quote),
             pa_csv.ConvertOptions(column_types={c: ptype[f.kind] for c, (f, _) in zip(keys, wanted)},
                                   include_columns=keys, strings_can_be_null=False))
@@ -651,6 +660,10 @@ def _parquet_column(path: Path, name: str, f: _Field, col: pa.Array) -> np.ndarr
         raise DataError(f"{where}, row {row}: missing value")
     t = col.type
     if f.role in ("user", "item"):
+        if pa.types.is_uint64(t):
+            # ids >= 2**63 do not fit int64: as in the text formats, such a column's ids are
+            # kept as (decimal) strings, never wrapped to negative numbers
+            return _ids_from_tokens(pc.cast(col, pa.string()))
         if pa.types.is_integer(t):
             return col.to_numpy(zero_copy_only=False).astype(np.int64)
         if pa.types.is_string(t) or pa.types.is_large_string(t):
@@ -658,7 +671,7 @@ def _parquet_column(path: Path, name: str, f: _Field, col: pa.Array) -> np.ndarr
             return _ids_from_tokens(_check_values(where, col, _parse_token))
         if pa.types.is_floating(t):
             v = col.to_numpy(zero_copy_only=False)
-            bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
+            bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (np.abs(v) >= 2.0**63))
             if len(bad):
                 raise DataError(f"{where}, row {bad[0] + 1}: {v[bad[0]]!r} is not an integer id")
             return v.astype(np.int64)
@@ -709,16 +722,16 @@ _LOADERS = {
     "steam-seq": load_steam_seq, "authors": load_authors, "csv": load_csv, "tsv": load_tsv,
     "parquet": load_parquet,
 }
-_KNOWN_FILES = {"ratings.csv": "movielens-csv", "ratings.dat": "ml1m", "u.data": "ml100k",
-                "rating.csv": "anime", "australian_users_items.json": "steam-json"}
+KNOWN_FILES = {"ratings.csv": "movielens-csv", "ratings.dat": "ml1m", "u.data": "ml100k",
+               "rating.csv": "anime", "australian_users_items.json": "steam-json"}
 
 
 def detect_format(path) -> str:
     """The format a file name implies; DataError asking for ``--format`` when it implies none."""
     path = Path(path)
     low = path.name.lower()
-    if low in _KNOWN_FILES and low != "ratings.csv":
-        return _KNOWN_FILES[low]
+    if low in KNOWN_FILES and low != "ratings.csv":
+        return KNOWN_FILES[low]
     if low.endswith(".inter"):
         return "atomic"
     if low.endswith((".parquet", ".pq")):
@@ -737,14 +750,14 @@ def detect_format(path) -> str:
 
 
 def _resolve_dir(path: Path) -> Path:
-    for fname in _KNOWN_FILES:
+    for fname in KNOWN_FILES:
         if (path / fname).is_file():
             return path / fname
     inter = sorted(path.glob("*.inter"))
     if len(inter) == 1:
         return inter[0]
     raise DataError(f"{path}: a directory without a known interactions file "
-                    f"({', '.join(_KNOWN_FILES)} or one *.inter); name the file instead")
+                    f"({', '.join(KNOWN_FILES)} or one *.inter); name the file instead")
 
 
 def normalise_format(fmt: str | None) -> str | None:
@@ -776,8 +789,15 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
         raise DataError(f"{path}: no such file (and not a bundled dataset: "
                         f"{', '.join(BUNDLED)})")
     if path.is_dir():
-        if (path / "split.json").is_file():
-            raise DataError(f"{path}: is a saved split; read it with leporid.data.load_split")
+        from .split_io import looks_like_split, split_problem
+
+        if looks_like_split(path):
+            problem = split_problem(path)
+            if problem is None:
+                raise DataError(f"{path}: is a saved split; read it with "
+                                f"leporid.data.load_split")
+            raise DataError(f"{path}: a damaged saved split: {problem}; prepare it again with "
+                            f"`leporid data prepare`")
         path = _resolve_dir(path)
     fmt = fmt or detect_format(path)
     return _LOADERS[fmt](path, **column_options)

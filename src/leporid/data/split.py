@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -9,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .interactions import DataError, Interactions
+from .validation import check_number
 
 PARTS = ("train", "validation", "test")
 TRAIN, VALIDATION, TEST = 0, 1, 2
@@ -33,6 +35,7 @@ def kcore(inter: Interactions, min_count: int = 20) -> tuple[Interactions, dict]
     Returns the reindexed data and a report of what was removed. Raises ``DataError`` when
     nothing survives.
     """
+    min_count = check_number(min_count, "min_count", low=0, integer=True)
     keep = np.ones(len(inter), bool)
     rounds = 0
     while True:
@@ -151,7 +154,12 @@ class Split:
         return self.interactions.subset(self.part == TRAIN, reindex=False)
 
     def fingerprint(self) -> str:
-        return self.interactions.fingerprint()
+        """SHA-256 (first 16 hex) of everything that defines the split: the interactions'
+        fingerprint, the part of every row and the ratios. Editing any of them changes it."""
+        h = hashlib.sha256(self.interactions.fingerprint().encode())
+        h.update(np.asarray(self.part, np.int8).tobytes())
+        h.update(repr(tuple(float(r) for r in self.ratios)).encode())
+        return h.hexdigest()[:16]
 
     @property
     def protocol(self) -> str:

@@ -10,12 +10,13 @@ On-disk format (version 1): a directory holding two files.
 ``split.json``
     ``format`` (``"leporid-split"``), ``version`` (1), ``name``, ``rows``, ``ratios``, ``report``
     (what de-duplication and the k-core filter dropped), ``fingerprint`` (of the interactions),
+    ``split_fingerprint`` (:meth:`Split.fingerprint`: interactions, parts and ratios),
     ``user_id_dtype`` / ``item_id_dtype`` (``"int64"`` or ``"str"``), ``unused_user_ids`` /
     ``unused_item_ids`` (raw ids in the id tables that no row uses; normally empty), ``meta`` (the
     loader's notes) and provenance (``leporid_version``, ``created``).
 
 Indices are rebuilt as the sorted raw ids, as :class:`Interactions` defines them; a reload checks
-the fingerprint. The directory is written to a temporary sibling and renamed into place, so a
+both fingerprints, so an edited row, part column or ratio is refused. The directory is written to a temporary sibling and renamed into place, so a
 reader never sees half a split; an existing split at the path is replaced, anything else there is
 refused.
 """
@@ -41,14 +42,34 @@ TABLE_NAME = "interactions.parquet"
 
 def is_saved_split(path) -> bool:
     """Whether ``path`` is a directory in the saved-split format."""
+    return split_problem(path) is None
+
+
+def split_problem(path) -> str | None:
+    """None when ``path`` is a saved split, else what is missing or damaged (a sentence)."""
+    p = Path(path)
     try:
-        p = Path(path)
-        if not (p / JSON_NAME).is_file() or not (p / TABLE_NAME).is_file():
-            return False
+        if not p.is_dir():
+            return "not a directory"
+        if not (p / JSON_NAME).is_file():
+            return f"no {JSON_NAME}"
+        if not (p / TABLE_NAME).is_file():
+            return f"{JSON_NAME} but no {TABLE_NAME}"
         with open(p / JSON_NAME, encoding="utf-8") as fh:
-            return json.load(fh).get("format") == FORMAT
-    except (OSError, ValueError, TypeError, AttributeError):
-        return False
+            doc = json.load(fh)
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"unreadable ({exc.__class__.__name__}: {exc})"
+    except ValueError as exc:
+        return f"{JSON_NAME} is not valid JSON ({exc})"
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return f"{JSON_NAME} is not a leporid split description (no \"format\": \"{FORMAT}\")"
+    return None
+
+
+def looks_like_split(path) -> bool:
+    """Whether the directory ``path`` holds either file of a saved split (damaged or not)."""
+    p = Path(path)
+    return p.is_dir() and ((p / JSON_NAME).exists() or (p / TABLE_NAME).exists())
 
 
 def _id_kind(ids: np.ndarray, what: str) -> str:
@@ -67,17 +88,24 @@ def _id_column(raw: np.ndarray, kind: str):
     return pa.array(raw.astype(object), pa.string())
 
 
+def check_split_target(path) -> Path:
+    """``path`` if a split may be written there (nothing, an empty folder or a saved split);
+    ``DataError`` otherwise — callers check before preparing the data."""
+    path = Path(path)
+    if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
+        raise DataError(f"{path}: exists and is not a saved split; refusing to overwrite it")
+    return path
+
+
 def save_split(split: Split, path) -> Path:
     """Write ``split`` to the directory ``path`` (atomically); return the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .. import __version__
-    from ..results import jsonable
+    from ..results import current_umask, jsonable, remove_stale_temps, temp_prefix
 
-    path = Path(path)
-    if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
-        raise DataError(f"{path}: exists and is not a saved split; refusing to overwrite it")
+    path = check_split_target(path)
     inter = split.interactions
     part = np.asarray(split.part)
     if part.shape != (len(inter),) or not np.isin(part, range(len(PARTS))).all():
@@ -96,23 +124,22 @@ def save_split(split: Split, path) -> Path:
 
     doc = {"format": FORMAT, "version": VERSION, "name": inter.name, "rows": len(inter),
            "ratios": list(split.ratios), "report": split.report,
-           "fingerprint": inter.fingerprint(),
+           "fingerprint": inter.fingerprint(), "split_fingerprint": split.fingerprint(),
            "user_id_dtype": kinds["user"], "item_id_dtype": kinds["item"],
            "unused_user_ids": unused(inter.user_ids, inter.users),
            "unused_item_ids": unused(inter.item_ids, inter.items),
            "meta": inter.meta, "leporid_version": __version__}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a split is an ordinary directory
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; a split is an ordinary directory
         pq.write_table(pa.table(columns), tmp / TABLE_NAME)
         text = json.dumps(jsonable(doc), indent=2, default=str) + "\n"
         (tmp / JSON_NAME).write_text(text, encoding="utf-8")
         old = None
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
             os.replace(path, old / "split")
         os.replace(tmp, path)
         if old is not None:
@@ -134,20 +161,34 @@ def _ids(raw: np.ndarray, unused: list, kind: str) -> tuple[np.ndarray, np.ndarr
 def load_split(path) -> Split:
     """Read a split written by :func:`save_split`; DataError when it is not one or was altered."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = Path(path)
+    problem = split_problem(path)
+    if problem is not None:
+        raise DataError(f"{path}: not a saved split: {problem} (a split directory holds "
+                        f"{JSON_NAME} and {TABLE_NAME}, written by `leporid data prepare`)")
+    try:
+        return _read_split(path)
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, pa.ArrowException,
+            OSError) as exc:          # any other damage the checks below did not name
+        raise DataError(f"{path}: damaged split ({exc.__class__.__name__}: {exc}); prepare it "
+                        f"again with `leporid data prepare`") from None
+
+
+def _read_split(path: Path) -> Split:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     jpath, tpath = path / JSON_NAME, path / TABLE_NAME
-    if not is_saved_split(path):
-        raise DataError(f"{path}: not a saved split (expected {JSON_NAME} with format "
-                        f"{FORMAT!r} and {TABLE_NAME})")
     doc = json.loads(jpath.read_text(encoding="utf-8"))
     if doc.get("version") != VERSION:
         raise DataError(f"{jpath}: split format version {doc.get('version')!r}; this leporid "
                         f"reads version {VERSION}")
     try:
-        table = pq.read_table(tpath)
-    except (pa.ArrowInvalid, OSError) as exc:
+        table = pq.read_table(tpath, use_threads=False)  # see loaders: no reader threads
+    except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{tpath}: unreadable ({exc})") from None
     for col in ("user", "item", "part"):
         if col not in table.column_names:
@@ -169,7 +210,18 @@ def load_split(path) -> Split:
     if inter.fingerprint() != doc.get("fingerprint"):
         raise DataError(f"{path}: the interactions do not match the recorded fingerprint "
                         f"({inter.fingerprint()} != {doc.get('fingerprint')}); was it modified?")
-    part = col("part", np.int8)
+    part = col("part")
     if not np.isin(part, range(len(PARTS))).all():
         raise DataError(f"{tpath}: column 'part' holds values other than 0, 1, 2")
-    return Split(inter, part, dict(doc.get("report") or {}), tuple(doc.get("ratios", (0.7, 0.8))))
+    split = Split(inter, part.astype(np.int8), dict(doc.get("report") or {}),
+                  tuple(doc.get("ratios", (0.7, 0.8))))
+    if "split_fingerprint" not in doc:
+        raise DataError(f"{jpath}: no split_fingerprint (written by an older leporid), so its "
+                        f"part column cannot be verified; prepare the split again with "
+                        f"`leporid data prepare`")
+    if split.fingerprint() != doc["split_fingerprint"]:
+        raise DataError(f"{path}: the train/validation/test parts or ratios do not match the "
+                        f"recorded split fingerprint ({split.fingerprint()} != "
+                        f"{doc['split_fingerprint']}); was it modified? Prepare it again with "
+                        f"`leporid data prepare`")
+    return split

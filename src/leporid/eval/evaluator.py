@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.stats import tail_indices
+from ..data.validation import check_number
 from ..models.base import check_part, top_k
 from .metrics import aggregate, per_user_metrics
 
@@ -91,6 +92,8 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
     ks = tuple(int(k) for k in ks)
     if not ks or min(ks) < 1:
         raise ValueError(f"ks must be positive integers, got {ks}")
+    batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+    check_number(tail_fraction, "tail_fraction", low=0, high=1)
     kmax = max(ks)
     held = split.validation if part == "validation" else split.test
     excluded = candidates_excluded(split, part)

@@ -21,6 +21,8 @@ import scipy.sparse as sp
 from numba import njit, prange
 from tqdm.auto import tqdm
 
+from ..data.validation import check_matrix, check_number
+
 
 # --- compiled CPU kernels --------------------------------------------------------------------
 @njit(parallel=True, cache=True, nogil=True)
@@ -103,17 +105,25 @@ def _select_topk(C, r0, deg, k, out_idx, out_val, out_cnt, n_threads):
 
 # --- helpers ---------------------------------------------------------------------------------
 def _binary_csr(X) -> sp.csr_matrix:
-    X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-    X.sum_duplicates()
-    X.eliminate_zeros()
-    X.data[:] = 1.0
-    X.sort_indices()
-    return X
+    """A validated binary copy (``leporid.data.validation.check_matrix``)."""
+    return check_matrix(X)
+
+
+def _gpu_driver_present() -> bool:
+    """Whether a CUDA/ROCm driver is visible, without importing torch (a torch import costs
+    seconds and, next to pyarrow's reader threads, can abort the process at exit)."""
+    import os
+
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
+                                           "/dev/dxg"))
 
 
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged."""
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged. torch is
+    imported only when a GPU driver is present."""
     if device in ("auto", None):
+        if not _gpu_driver_present():
+            return "cpu"
         try:
             import torch
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -139,10 +149,9 @@ def knn_rows(X, k: int, *, block_bytes: int = 256 << 20, dense_threshold: float 
     chosen from the machine's relative cost of a scattered add and a BLAS flop).
     ``backend``: "numba" (CPU kernel) or "torch" (any torch device); default by ``device``.
     """
+    k = check_number(k, "k (number of neighbours)", low=1, integer=True)
     X = _binary_csr(X)
     n, m = X.shape
-    if k < 1:
-        raise ValueError(f"k (number of neighbours) must be ≥ 1, got {k}")
     k = min(k, max(n - 1, 1))
     device = resolve_device(device)
     deg = np.asarray(X.sum(axis=1)).ravel().astype(np.float64)

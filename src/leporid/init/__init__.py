@@ -11,6 +11,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.validation import check_matrix
+
 Initializer = Callable[..., tuple[np.ndarray, np.ndarray]]
 #: name -> initialiser, or its dotted path "module:function" for initialisers that live in a
 #: higher layer (the "bpr" initialiser trains BPR-MF from ``leporid.models``): the path is
@@ -33,7 +35,10 @@ def available() -> list[str]:
 
 def initialize(name: str, train: sp.spmatrix, dim: int = 64, seed: int = 123,
                **params) -> tuple[np.ndarray, np.ndarray]:
-    """User and item embeddings from initialiser ``name`` on the training matrix."""
+    """User and item embeddings from initialiser ``name`` on the training matrix.
+
+    ``train`` is validated and copied first (``check_matrix``: binary, stored zeros dropped,
+    NaN / inf / complex refused); the caller's matrix is never modified."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown initialiser {name!r}; available: {', '.join(available())}")
     fn = _REGISTRY[name]
@@ -42,7 +47,7 @@ def initialize(name: str, train: sp.spmatrix, dim: int = 64, seed: int = 123,
 
         module, _, attr = fn.partition(":")
         fn = getattr(importlib.import_module(module), attr)
-    u, i = fn(sp.csr_matrix(train), dim=dim, seed=seed, **params)
+    u, i = fn(check_matrix(train, "train"), dim=dim, seed=seed, **params)
     return np.ascontiguousarray(u, np.float32), np.ascontiguousarray(i, np.float32)
 
 

@@ -1,37 +1,46 @@
 """LE and LEPORID embeddings: Jaccard KNN graphs (users, items) -> Laplacian eigenvectors.
 
-``LeporidEmbedding`` / ``LaplacianEigenmaps`` follow scikit-learn's ``fit`` convention and
-are registered in the initialiser registry as "leporid" and "le".
+``LeporidEmbedding`` / ``LaplacianEigenmaps`` are scikit-learn estimators (``BaseEstimator``:
+``clone``, ``get_params`` / ``set_params``; ``fit(X, y=None)``; ``fit_transform`` returns the user
+embeddings, as ``sklearn.manifold.SpectralEmbedding`` returns the sample embeddings — there is no
+out-of-sample ``transform``). Rows of ``X`` are users (samples), columns items (features).
+Parameters are validated in ``fit`` (scikit-learn's rule: ``__init__`` only stores them), before
+any graph is built. They are registered in the initialiser registry as "leporid" and "le".
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
+from ..data.validation import check_choice, check_matrix, check_number
 from ..graph import jaccard_knn_graph
 from ..graph.jaccard import resolve_device
 from ..spectral import smallest_eigenpairs, zscore
 from . import register
 
 
+LAPLACIANS = ("sym", "rw", "unnorm")
+OUTPUTS = ("zscore", "raw")
+
+
 def training_matrix(data) -> sp.csr_matrix:
     """Binary user x item matrix of a ``Split`` (its train part), ``Interactions`` (all rows),
-    or any sparse/dense matrix."""
+    or any sparse/dense matrix (validated copy: see ``leporid.data.validation.check_matrix``)."""
     from ..data import Interactions, Split
 
     if isinstance(data, Split):
         return data.train
     if isinstance(data, Interactions):
         return data.to_csr()
-    X = sp.csr_matrix(data, dtype=np.float32)
-    X.data[:] = 1.0
-    return X
+    return check_matrix(data, "the interaction matrix")
 
 
-class LaplacianEigenmaps:
+class LaplacianEigenmaps(BaseEstimator):
     """Laplacian Eigenmaps of the user and item Jaccard KNN graphs (α = 0 unless given).
 
     Parameters
@@ -62,9 +71,24 @@ class LaplacianEigenmaps:
         self.tol = tol
         self.progress = progress
 
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("n_components", "n_neighbors", "alpha", "laplacian",
-                                              "output", "device", "seed", "tol")}
+    def _validate(self, X) -> None:
+        """Every parameter, and 𝒟 against the matrix, before any graph is built."""
+        owner = type(self).__name__
+        check_number(self.n_components, "n_components", low=1, integer=True, owner=owner)
+        check_number(self.n_neighbors, "n_neighbors", low=1, integer=True, owner=owner)
+        check_number(self.alpha, "alpha", low=0, high=1, owner=owner)
+        check_number(self.tol, "tol", low=0, low_open=True, owner=owner)
+        check_number(self.seed, "seed", low=0, integer=True, owner=owner)
+        check_choice(self.laplacian, "laplacian", LAPLACIANS, owner)
+        check_choice(self.output, "output", OUTPUTS, owner)
+        if not (isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?",
+                                                               self.device)):
+            raise ValueError(f"{owner}: device must be one of auto, cpu, cuda, cuda:N; "
+                             f"got {self.device!r}")
+        n = min(X.shape)
+        if self.n_components > n:
+            raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
+                             f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
 
     def _side(self, X, name):
         device = resolve_device(self.device)
@@ -110,11 +134,17 @@ class LaplacianEigenmaps:
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def fit(self, data) -> "LaplacianEigenmaps":
-        """Embed users and items of ``data`` (a Split's train part, Interactions, or a matrix)."""
-        if self.output not in ("zscore", "raw"):
-            raise ValueError(f"output must be 'zscore' or 'raw', got {self.output!r}")
-        X = training_matrix(data)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True          # CSR/CSC/COO matrices are the natural input
+        return tags
+
+    def fit(self, X, y=None) -> "LaplacianEigenmaps":
+        """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
+        users x items, any non-zero is an interaction). ``y`` is ignored."""
+        X = training_matrix(X)
+        self._validate(X)
+        self.n_features_in_ = X.shape[1]
         self.timings_, self.info_ = {}, {}
         for name, M in (("user", X), ("item", X.T.tocsr())):
             emb, res, info, tg, te = self._side(M, name)
@@ -127,6 +157,10 @@ class LaplacianEigenmaps:
         self.timings_["total"] = sum(self.timings_.values())
         return self
 
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """``fit(X)`` and return the user (row) embeddings."""
+        return self.fit(X).user_embeddings_
+
 
 class LeporidEmbedding(LaplacianEigenmaps):
     """LEPORID: Laplacian Eigenmaps with popularity-based regularisation (α = 0.5 default)."""
@@ -134,8 +168,9 @@ class LeporidEmbedding(LaplacianEigenmaps):
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
                  seed: int = 123, tol: float = 1e-6, progress: bool = False):
-        super().__init__(n_components, n_neighbors, alpha, laplacian, output, device, seed, tol,
-                         progress)
+        super().__init__(n_components=n_components, n_neighbors=n_neighbors, alpha=alpha,
+                         laplacian=laplacian, output=output, device=device, seed=seed, tol=tol,
+                         progress=progress)
 
 
 def _spectral_init(cls, train, dim, seed, **params):

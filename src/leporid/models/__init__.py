@@ -25,6 +25,9 @@ MODELS: dict[str, type | str] = {
     "slim": SLIM,
     "bpr": "leporid.models.bpr:BPRMF",
     "dlr2": "leporid.models.dlr2:DLR2",
+    "lightgcn": "leporid.models.lightgcn:LightGCN",
+    "ngcf": "leporid.models.ngcf:NGCF",
+    "ncf": "leporid.models.ncf:NeuMF",
     "hgn": "leporid.models.hgn:HGN",
 }
 

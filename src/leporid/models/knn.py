@@ -34,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import BaseRecommender, topk_sparse_rows, suggest
+from ..data.validation import check_bool, check_choice, check_matrix, check_number
+from .base import BaseRecommender, suggest, topk_sparse_rows
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric", "dice", "tversky")
 SET_SIMILARITIES = ("jaccard", "dice", "tversky")
@@ -85,7 +86,9 @@ def similarity_matrix(X: sp.spmatrix, topk: int = 100, block_size: int = 512,
     Row t holds the ``topk`` most similar *other* rows of X to row t (its neighbours), computed
     block by block of rows. ``sim_args`` go to ``similarity_block``.
     """
-    X = sp.csr_matrix(X, dtype=np.float32)
+    X = check_matrix(X, binary=False)
+    topk = check_number(topk, "topk", low=1, integer=True)
+    block_size = check_number(block_size, "block_size", low=1, integer=True)
     n = X.shape[0]
     sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float32).ravel()
     XT = X.T.tocsr()
@@ -120,20 +123,20 @@ class _KNNBase(BaseRecommender):
                  normalize: bool = True, feature_weighting: str = "none",
                  asymmetric_alpha: float = 0.5, tversky_alpha: float = 1.0,
                  tversky_beta: float = 1.0, fold_in: bool = True, block_size: int = 512):
-        if similarity not in SIMILARITIES:
-            raise ValueError(f"unknown similarity {similarity!r}; choose from {SIMILARITIES}")
-        if feature_weighting not in WEIGHTINGS:
-            raise ValueError(f"unknown feature_weighting {feature_weighting!r}; "
-                             f"choose from {WEIGHTINGS}")
-        if int(topk) < 1:
-            raise ValueError(f"topk must be >= 1, got {topk}")
-        if shrink < 0:
-            raise ValueError(f"shrink must be >= 0, got {shrink}")
-        self.topk, self.shrink, self.similarity = int(topk), float(shrink), similarity
-        self.normalize, self.feature_weighting = bool(normalize), feature_weighting
-        self.asymmetric_alpha = float(asymmetric_alpha)
-        self.tversky_alpha, self.tversky_beta = float(tversky_alpha), float(tversky_beta)
-        self.fold_in, self.block_size = bool(fold_in), int(block_size)
+        name = type(self).__name__
+        check_choice(similarity, "similarity", SIMILARITIES, name)
+        check_choice(feature_weighting, "feature_weighting", WEIGHTINGS, name)
+        self.topk = check_number(topk, "topk", low=1, integer=True, owner=name)
+        self.shrink = check_number(shrink, "shrink", low=0, owner=name)
+        self.similarity = similarity
+        self.asymmetric_alpha = check_number(asymmetric_alpha, "asymmetric_alpha", low=0,
+                                             owner=name)
+        self.tversky_alpha = check_number(tversky_alpha, "tversky_alpha", low=0, owner=name)
+        self.tversky_beta = check_number(tversky_beta, "tversky_beta", low=0, owner=name)
+        self.block_size = check_number(block_size, "block_size", low=1, integer=True, owner=name)
+        self.normalize = check_bool(normalize, "normalize", name)
+        self.feature_weighting = feature_weighting
+        self.fold_in = check_bool(fold_in, "fold_in", name)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:

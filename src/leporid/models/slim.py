@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.validation import check_bool, check_number
 from .base import BaseRecommender, suggest
 
 
@@ -62,13 +63,15 @@ class SLIM(BaseRecommender):
     def __init__(self, topk: int = 100, l1_ratio: float = 0.1, alpha: float = 1.0,
                  max_iter: int = 100, tol: float = 1e-4, fold_in: bool = True,
                  n_jobs: int | None = None, seed: int = 123):
-        if not 0.0 < l1_ratio <= 1.0:
-            raise ValueError(f"l1_ratio must be in (0, 1], got {l1_ratio}")
-        if alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
-        self.topk, self.l1_ratio, self.alpha = int(topk), float(l1_ratio), float(alpha)
-        self.max_iter, self.tol, self.fold_in = int(max_iter), float(tol), bool(fold_in)
-        self.n_jobs, self.seed = n_jobs, int(seed)
+        v = {"owner": "SLIM"}
+        self.topk = check_number(topk, "topk", low=1, integer=True, **v)
+        self.l1_ratio = check_number(l1_ratio, "l1_ratio", low=0, low_open=True, high=1, **v)
+        self.alpha = check_number(alpha, "alpha", low=0, low_open=True, **v)
+        self.max_iter = check_number(max_iter, "max_iter", low=1, integer=True, **v)
+        self.tol = check_number(tol, "tol", low=0, low_open=True, **v)
+        self.n_jobs = check_number(n_jobs, "n_jobs", low=1, integer=True, allow_none=True, **v)
+        self.seed = check_number(seed, "seed", low=0, high=2**32 - 1, integer=True, **v)
+        self.fold_in = check_bool(fold_in, "fold_in", "SLIM")
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.validation import check_real_values
+
 KINDS = ("sym", "rw", "unnorm")
 
 
@@ -24,6 +26,7 @@ def check_graph(W) -> sp.csr_matrix:
     W = sp.csr_matrix(W)
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"graph must be square, got shape {W.shape}")
+    check_real_values(W.data, "graph")
     if W.nnz and W.data.min() < 0:
         raise ValueError("graph has negative edge weights")
     if W.diagonal().any():

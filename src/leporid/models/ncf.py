@@ -1,0 +1,182 @@
+"""NCF as NeuMF (He et al., WWW 2017), in PyTorch, on the generic training loop.
+
+Two towers over separate embedding tables, fused by one linear layer into a logit::
+
+    GMF:  phi_G = p_u^G * q_i^G                                   (element-wise, dim)
+    MLP:  phi_M = a_K(... a_1(W_1 [p_u^M ; q_i^M] + b_1) ...)      (ReLU; 2 dim -> mlp_layers)
+    y(u, i) = h^T [phi_G ; phi_M] + b                              (the logit)
+
+``mlp_layers`` are the sizes after the concatenation: the default ``(64, 32)`` with ``dim = 64``
+is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log loss: every training pair ``(u, i)`` once per epoch in
+random order, labelled 1, each with ``n_neg`` (default 4) items ``j`` drawn uniformly from those
+``u`` has not trained on, labelled 0; a batch of ``batch_size`` positives and their negatives
+has the loss
+
+    L = mean over its (1 + n_neg) batch_size rows of BCE(sigmoid(y(u, i)), label)
+
+Adam, no cosine schedule by default; ``score(u, i) = y(u, i)`` (the logit; the sigmoid does not
+change the ranking), for all items in chunks of at most ``max_pairs`` (user, item) pairs so
+memory stays bounded, with the first MLP layer split as ``W_1 [p ; q] = W_1u p + W_1i q``.
+
+Decisions: both towers are seeded from the one initialiser -- the GMF tables *and* the MLP
+tables receive the same initial arrays (``dim`` columns each), so a LEPORID initialisation
+reaches both towers (``embedding_tables()`` returns both pairs); ``freeze_embeddings`` freezes
+all four. The default ``"random"`` initialiser draws ``N(0, 0.01^2)`` as in the authors' code.
+The paper's optional pre-training of GMF and MLP separately is not done (it initialises from
+those models' own embeddings, which would bypass the initialiser under study); the towers are
+trained jointly from the start.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import check_part, suggest
+from .bpr import training_pairs
+from .neural import EmbeddingRecommender, _check_number, suggest_training
+
+
+class NeuMFNet(nn.Module):
+    """The GMF and MLP towers and the fusing layer."""
+
+    def __init__(self, n_users: int, n_items: int, dim: int, mlp_layers: tuple[int, ...]):
+        super().__init__()
+        self.user_gmf = nn.Embedding(n_users, dim)
+        self.item_gmf = nn.Embedding(n_items, dim)
+        self.user_mlp = nn.Embedding(n_users, dim)
+        self.item_mlp = nn.Embedding(n_items, dim)
+        sizes = [2 * dim, *mlp_layers]
+        self.mlp = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        self.out = nn.Linear(dim + sizes[-1], 1)
+        self.dim = dim
+
+    def forward(self, u, i):
+        """Logits ``y(u_b, i_b)`` for index tensors ``u``, ``i`` of equal shape."""
+        g = self.user_gmf(u) * self.item_gmf(i)
+        h = torch.cat([self.user_mlp(u), self.item_mlp(i)], dim=-1)
+        for lin in self.mlp:
+            h = F.relu(lin(h))
+        return self.out(torch.cat([g, h], dim=-1)).squeeze(-1)
+
+    def score_all(self, u, max_pairs: int = 1 << 16):
+        """Logits of users ``u`` (B,) against every item: (B, n_items), computed in chunks of
+        at most ``max_pairs`` pairs (the first MLP layer split into a user and an item part)."""
+        d, h_w, b = self.dim, self.out.weight[0], self.out.bias
+        Qg = self.item_gmf.weight * h_w[:d]                  # GMF: p . (q * h_G)
+        gmf = self.user_gmf(u) @ Qg.T + b
+        first = self.mlp[0]
+        a = self.user_mlp(u) @ first.weight[:, :d].T + first.bias          # (B, H1)
+        c = self.item_mlp.weight @ first.weight[:, d:].T                   # (M, H1)
+        n_items = c.shape[0]
+        out = torch.empty(len(u), n_items, dtype=a.dtype, device=a.device)
+        rows = max(1, max_pairs // max(n_items, 1))
+        for s in range(0, len(u), rows):
+            x = F.relu(a[s:s + rows, None, :] + c[None, :, :])
+            for lin in self.mlp[1:]:
+                x = F.relu(lin(x))
+            out[s:s + rows] = gmf[s:s + rows] + x @ h_w[d:]
+        return out
+
+
+class NeuMF(EmbeddingRecommender):
+    """Neural matrix factorisation: GMF + MLP towers, pointwise log loss, sampled negatives."""
+
+    name = "ncf"
+
+    def __init__(self, dim: int = 64, mlp_layers=(64, 32), n_neg: int = 4, lr: float = 1e-3,
+                 epochs: int = 50, batch_size: int = 256, init="random",
+                 init_params: dict | None = None, freeze_embeddings: bool = False,
+                 weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
+                 metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
+                 patience: int = 5, seed: int = 123, threads: int | None = 1,
+                 device: str = "cpu"):
+        self._set_training(dim=dim, init=init, init_params=init_params,
+                           freeze_embeddings=freeze_embeddings, lr=lr,
+                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
+                           iterations=iterations, metric=metric,
+                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
+                           patience=patience, seed=seed, threads=threads, device=device)
+        if isinstance(mlp_layers, int):
+            mlp_layers = [mlp_layers]
+        elif isinstance(mlp_layers, str):        # "64,32" or "64-32" from --param
+            try:
+                mlp_layers = [int(x) for x in mlp_layers.replace("-", ",").split(",")]
+            except ValueError:
+                pass
+        try:
+            self.mlp_layers = [_check_number("mlp_layers", x, 1, integer=True)
+                               for x in mlp_layers]
+        except (TypeError, ValueError):
+            self.mlp_layers = []
+        if not self.mlp_layers or isinstance(mlp_layers, str):
+            raise ValueError("mlp_layers must be a non-empty list of integers >= 1, got "
+                             f"{mlp_layers!r}")
+        self.n_neg = _check_number("n_neg", n_neg, 1, integer=True)
+        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
+
+    @classmethod
+    def search_space(cls, trial, fixed: dict) -> dict:
+        """lr 1e-4-1e-2 (log), weight decay 0-1e-2, n_neg 1-8, MLP depth 1-3 (layers of dim,
+        dim/2, dim/4 after the 2 dim concatenation: 64, 64-32, 64-32-16 for dim 64)."""
+        p = suggest_training(trial, fixed)
+        p["n_neg"] = suggest(trial, fixed, "n_neg", "int", 1, 8)
+        if "mlp_layers" in fixed:
+            p["mlp_layers"] = fixed.pop("mlp_layers")
+        else:
+            depth = trial.suggest_int("mlp_depth", 1, 3)
+            dim = int(fixed.get("dim", 64))
+            p["mlp_layers"] = [max(1, dim >> k) for k in range(depth)]
+        return p
+
+    def _make_network(self, user_init, item_init):
+        from .embedding import seed_embedding
+
+        net = NeuMFNet(self.n_users_, self.n_items_, self.dim, tuple(self.mlp_layers))
+        if user_init is not None:
+            for ut, it in self._tables(net):
+                seed_embedding(ut, user_init, freeze=self.freeze_embeddings)
+                seed_embedding(it, item_init, freeze=self.freeze_embeddings)
+        return net
+
+    @staticmethod
+    def _tables(net):
+        return [(net.user_gmf, net.item_gmf), (net.user_mlp, net.item_mlp)]
+
+    def embedding_tables(self) -> list:
+        return self._tables(self.network_)
+
+    def _build(self, data) -> None:
+        super()._build(data)
+        self._pairs, self._sampler = training_pairs(data)
+
+    def batches(self, rng: np.random.Generator) -> list:
+        """``(u, i, j)`` with ``j`` of shape (B, n_neg): every training pair once, shuffled."""
+        users, items = self._pairs
+        perm = rng.permutation(len(users))
+        u, i = users[perm], items[perm]
+        j = self._sampler.sample(np.repeat(u, self.n_neg), rng).reshape(len(u), self.n_neg)
+        u_t, i_t, j_t = (torch.as_tensor(a, device=self.device) for a in (u, i, j))
+        b = self.batch_size
+        return [(u_t[s:s + b], i_t[s:s + b], j_t[s:s + b]) for s in range(0, len(u), b)]
+
+    def batch_loss(self, batch):
+        u, i, j = batch
+        net = self.network_
+        pos = net(u, i)                                       # (B,)
+        neg = net(u[:, None].expand_as(j), j)                 # (B, n_neg)
+        logits = torch.cat([pos, neg.reshape(-1)])
+        labels = torch.cat([torch.ones_like(pos), torch.zeros(neg.numel(), device=pos.device)])
+        return F.binary_cross_entropy_with_logits(logits, labels)
+
+    def score(self, users: np.ndarray, part: str = "test") -> np.ndarray:
+        """Logits of ``users`` against every item (float32 numpy), from the current weights."""
+        self._check_fitted()
+        check_part(part)
+        net = self.network_
+        u = torch.as_tensor(np.asarray(users, np.int64), device=next(net.parameters()).device)
+        with torch.no_grad():
+            s = net.score_all(u)
+        return s.cpu().numpy().astype(np.float32, copy=False)
