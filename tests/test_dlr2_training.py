@@ -157,3 +157,45 @@ def test_registered_in_model_registry(split):
     assert isinstance(model, DLR2)
     assert model.fit(split) is model
     assert model.score(np.array([0, 1]), "validation").shape == (2, split.n_items)
+
+
+def test_split_s_scoring_equals_the_unsplit_forward(split, small_model):
+    """score() (first layer split, item half computed once per call, several state batches and
+    pair chunks) equals S(s, e) evaluated on every concatenated pair [s; e] directly."""
+    model = small_model
+    users = np.arange(split.n_users)
+    states = model.states_for(users, "validation")
+    got = model.score_states(users, states, batch=7)
+    net = model.network_
+    with torch.no_grad():
+        s = net.state(torch.as_tensor(users), torch.as_tensor(states), model.bf16_)
+        e = net.item_emb.weight[:split.n_items]
+        ref = torch.stack([-net.S(s[b].expand(len(e), -1), e) for b in range(len(s))])
+    assert got.shape == (split.n_users, split.n_items)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_default_threading_policy_is_one_thread_and_is_restored(split):
+    from leporid.train.loop import training_threads
+
+    seen = []
+
+    class Probe:
+        def on_train_begin(self, model):
+            seen.append(torch.get_num_threads())
+
+        def on_validation(self, model, entry):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        DLR2(dim=8, seq_len=3, batch_size=32, iterations=4, eval_every=2).fit(
+            split, callbacks=[Probe()])
+        assert seen == [1, 1, 1] and torch.get_num_threads() == 2      # restored after fit
+        DLR2(dim=8, seq_len=3, batch_size=32, iterations=2, threads=2).fit(
+            split, callbacks=[Probe()])
+        assert seen[3:] == [2, 2] and torch.get_num_threads() == 2
+        assert training_threads(None) == 1 and training_threads(3) == 3
+    finally:
+        torch.set_num_threads(before)

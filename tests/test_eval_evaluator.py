@@ -262,3 +262,28 @@ def test_recommendations_skip_padding(tmp_path):
     assert df[df.user == 10]["item"].tolist() == [105, 106, 107, 104]
     assert df[df.user == 20]["rank"].tolist() == [1, 2, 3, 4, 5]
     assert sp.issparse(split.test)
+
+
+def test_user_subset_and_progress_bar(monkeypatch, capsys):
+    import leporid.eval.evaluator as ev
+
+    split = prepare(power_law_interactions(70, 40, 2000, min_per_user=8, seed=5), min_count=5)
+    scores = np.random.default_rng(1).random((split.n_users, split.n_items)).astype(np.float32)
+    full = evaluate(FixedScores(scores), split, "validation", return_topn=True)
+    sub = full["users"][::3]
+    part = evaluate(FixedScores(scores), split, "validation", users=np.r_[sub, sub[:2]],
+                    return_topn=True)
+    np.testing.assert_array_equal(part["users"], sub)
+    np.testing.assert_array_equal(part["topn"], full["topn"][::3])
+    assert part["all"]["n_users"] == len(sub)
+    with pytest.raises(ValueError, match="users"):
+        evaluate(FixedScores(scores), split, "validation", users=[split.n_users])
+    # auto progress: a large evaluation shows no bar when stderr is not a terminal
+    monkeypatch.setattr(ev, "PROGRESS_PAIRS", 1)
+    capsys.readouterr()
+    evaluate(FixedScores(scores), split, "validation", batch_size=5)
+    assert "evaluate validation" not in capsys.readouterr().err
+    evaluate(FixedScores(scores), split, "validation", batch_size=5, progress=True)
+    assert "evaluate validation" in capsys.readouterr().err
+    evaluate(FixedScores(scores), split, "validation", batch_size=5, progress=False)
+    assert capsys.readouterr().err == ""

@@ -244,9 +244,11 @@ def test_bpr_is_seeded_learns_and_respects_initial_embeddings(small_split):
     from leporid.models.bpr import BPRMF
 
     split = small_split
-    a = BPRMF(dim=8, epochs=15, lr=0.05, seed=1).fit(split)
-    b = BPRMF(dim=8, epochs=15, lr=0.05, seed=1).fit(split)
-    c = BPRMF(dim=8, epochs=15, lr=0.05, seed=2).fit(split)
+    # the torch/Adam path with the settings this test was written for (the defaults then)
+    adam = dict(optimizer="adam", reg=1e-4, batch_size=1024)
+    a = BPRMF(dim=8, epochs=15, lr=0.05, seed=1, **adam).fit(split)
+    b = BPRMF(dim=8, epochs=15, lr=0.05, seed=1, **adam).fit(split)
+    c = BPRMF(dim=8, epochs=15, lr=0.05, seed=2, **adam).fit(split)
     np.testing.assert_array_equal(a.user_embeddings_, b.user_embeddings_)
     assert not np.allclose(a.item_embeddings_, c.item_embeddings_)
     assert a.history_[-1]["loss"] < 0.8 * a.history_[0]["loss"]
@@ -289,3 +291,78 @@ def test_registry_and_bad_parameters():
         ItemKNN().score(np.array([0]), "test")
     with pytest.raises(ValueError, match="part"):
         TopPop().fit(split_from_matrix(random_binary(seed=3), {})).score(np.array([0]), "train")
+
+
+def test_bpr_sgd_kernel_is_seeded_learns_and_matches_a_reference_step(small_split):
+    from leporid.models.bpr import BPRMF, _sgd_kernel
+
+    split = small_split
+    X = split.train.toarray().astype(bool)
+    a = BPRMF(dim=8, epochs=15, lr=0.2, seed=1).fit(split)          # SGD is the default
+    b = BPRMF(dim=8, epochs=15, lr=0.2, seed=1).fit(split)
+    c = BPRMF(dim=8, epochs=15, lr=0.2, seed=2).fit(split)
+    assert a.optimizer == "sgd" and a.updates_itself
+    np.testing.assert_array_equal(a.user_embeddings_, b.user_embeddings_)
+    np.testing.assert_array_equal(a.item_embeddings_, b.item_embeddings_)
+    assert not np.allclose(a.item_embeddings_, c.item_embeddings_)
+    assert a.history_[-1]["loss"] < 0.8 * a.history_[0]["loss"]
+    s = a.score(np.arange(split.n_users), "validation")
+    assert s[X].mean() > s[~X].mean() + 0.5
+    # the batches of an epoch: every training pair once, negatives never trained on
+    rng = np.random.default_rng(5)
+    u, i, j = (np.concatenate(x) for x in zip(*a.batches(rng)))
+    assert sorted(zip(u.tolist(), i.tolist())) == sorted(zip(*np.nonzero(X)))
+    assert X[u, i].all() and not X[u, j].any()
+    # the kernel = sequential per-sample SGD on -log sigmoid(x) + reg |.|^2, in float64 here
+    g = np.random.default_rng(0)
+    P, Q = g.normal(size=(5, 4)).astype(np.float32), g.normal(size=(6, 4)).astype(np.float32)
+    uu, ii, jj = np.array([0, 1, 0, 4]), np.array([2, 3, 2, 5]), np.array([1, 1, 0, 2])
+    Pr, Qr = P.astype(np.float64), Q.astype(np.float64)
+    losses = []
+    for un, inn, jn in zip(uu, ii, jj):
+        pu, qi, qj = Pr[un].copy(), Qr[inn].copy(), Qr[jn].copy()
+        x = pu @ (qi - qj)
+        losses.append(np.log1p(np.exp(-x)))
+        gr = 1 / (1 + np.exp(x))
+        Pr[un] = pu + 0.1 * (gr * (qi - qj) - 2 * 0.01 * pu)
+        Qr[inn] = qi + 0.1 * (gr * pu - 2 * 0.01 * qi)
+        Qr[jn] = Qr[jn] + 0.1 * (-gr * pu - 2 * 0.01 * Qr[jn])
+    P2, Q2 = P.copy(), Q.copy()
+    loss = _sgd_kernel()(P2, Q2, uu, ii, jj, np.float32(0.1), np.float32(0.01))
+    np.testing.assert_allclose(P2, Pr, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(Q2, Qr, rtol=1e-5, atol=1e-5)
+    assert loss == pytest.approx(np.mean(losses), rel=1e-5)
+    with pytest.raises(ValueError, match="weight_decay"):
+        BPRMF(weight_decay=1e-3)
+    with pytest.raises(ValueError, match="optimizer"):
+        BPRMF(optimizer="rmsprop")
+
+
+def test_model_selection_uses_a_seeded_fixed_recorded_user_subset(small_split, tmp_path):
+    from leporid.models.bpr import BPRMF
+    from leporid.train.loop import selection_users
+
+    split = small_split
+    val_users = np.flatnonzero(np.diff(split.validation.indptr) > 0)
+    cfg = dict(dim=4, epochs=3, lr=0.1, selection_pairs=7 * split.n_items)
+    a = BPRMF(seed=1, **cfg).fit(split)
+    b = BPRMF(seed=1, **cfg).fit(split)
+    c = BPRMF(seed=2, **cfg).fit(split)
+    sub = a.selection_users_
+    assert len(sub) == 7 and np.isin(sub, val_users).all() and (np.diff(sub) > 0).all()
+    np.testing.assert_array_equal(sub, b.selection_users_)          # fixed by the seed
+    assert not np.array_equal(sub, c.selection_users_)
+    assert all(e["validation_users"] == 7 for e in a.history_)      # recorded
+    best = [e for e in a.history_ if e["best"]][-1]
+    assert best["validation"]["HR@10"] == pytest.approx(
+        evaluate(a, split, "validation", users=sub)["all"]["HR@10"])
+    # test (and any evaluate call without users) always scores every user
+    assert evaluate(a, split, "test")["all"]["n_users"] == np.count_nonzero(
+        np.diff(split.test.indptr))
+    # small data, or selection_pairs=None: every validation user
+    assert BPRMF(dim=4, epochs=1).fit(split).selection_users_ is None
+    assert selection_users(BPRMF(selection_pairs=None), split) is None
+    assert BPRMF(dim=4, epochs=1, selection_pairs=None).fit(split).history_[0][
+        "validation_users"] == "all"
+    a.save(tmp_path / "m.pt")
+    np.testing.assert_array_equal(BPRMF.load(tmp_path / "m.pt").selection_users_, sub)

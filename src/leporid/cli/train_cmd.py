@@ -79,7 +79,8 @@ def register(sub) -> None:
                    help="steps between validations (overrides --evals-per-epoch)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads during training (default 1: robust on a busy "
+                        "machine; try 2+ on a quiet one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
     d = p.add_argument_group("DLR² options")
     d.add_argument("--arch", default=None, choices=("resnet", "revnet", "onlyconv", "noconv"),

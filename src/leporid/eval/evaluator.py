@@ -65,9 +65,13 @@ def rank_batch(scores: np.ndarray, excluded: sp.csr_matrix, k: int) -> np.ndarra
     return idx
 
 
+#: ``progress=None`` shows a bar (on a terminal only) from this many user x item scores on
+PROGRESS_PAIRS = 10_000_000
+
+
 def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 1024,
              tail_fraction: float = 0.25, return_topn: bool = False,
-             progress: bool = False, per_user: bool = False) -> dict:
+             progress: bool | None = None, per_user: bool = False, users=None) -> dict:
     """Evaluate ``model`` (anything with ``score(users, part)``) on ``part`` of ``split``.
 
     Returns ``{"part", "ks", "all": {metric@k: value, ..., "n_users"}, "tail": {...},
@@ -75,6 +79,12 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
     only when ``return_topn``). Metrics: see ``leporid.eval.metrics``. With ``per_user``, also
     ``"per_user": {metric@k: array}`` (HR, Precision, Recall, F1u, NDCG of each evaluated user,
     aligned with ``"users"``) and ``"in_tail"`` (bool array), for paired tests over users.
+
+    ``users``: evaluate only these users (those of them with held-out items in ``part``); the
+    default, every user with held-out items, is what test results always use (model selection
+    may pass a subset, see ``leporid.train.loop``). ``progress``: a per-batch bar; ``None``
+    (default) shows it when the evaluation scores at least ``PROGRESS_PAIRS`` pairs and stderr
+    is a terminal, ``False`` never, ``True`` always.
     """
     from tqdm.auto import tqdm
 
@@ -88,10 +98,20 @@ def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 
     held = split.validation if part == "validation" else split.test
     excluded = candidates_excluded(split, part)
     n_rel = np.diff(held.indptr)
-    users = np.flatnonzero(n_rel > 0).astype(np.int64)
+    users_all = np.flatnonzero(n_rel > 0).astype(np.int64)
+    if users is None:
+        users = users_all
+    else:
+        asked = np.asarray(users)
+        if asked.size and (asked.dtype.kind not in "iu" or asked.min() < 0
+                           or asked.max() >= split.n_users):
+            raise ValueError(f"users must be user indices in [0, {split.n_users})")
+        users = np.intersect1d(users_all, asked).astype(np.int64)
+    disable = (not progress) if progress is not None else (
+        None if len(users) * split.n_items >= PROGRESS_PAIRS else True)
     topn = np.empty((len(users), min(kmax, split.n_items)), np.int64)
     for start in tqdm(range(0, len(users), batch_size), desc=f"evaluate {part}", unit="batch",
-                      disable=not progress, leave=False):
+                      disable=disable, leave=False):
         ub = users[start:start + batch_size]
         scores = _to_numpy(model.score(ub, part))
         if scores.shape != (len(ub), split.n_items):

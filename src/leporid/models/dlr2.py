@@ -54,7 +54,7 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .embedding import seed_embedding
-from .neural import SequentialRecommender, suggest_training
+from .neural import SELECTION_PAIRS, SequentialRecommender, suggest_training
 
 ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
 LOSSES = ("both", "s", "g")
@@ -85,7 +85,8 @@ class DLR2Config:
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 128                # windows per step (each with one positive, one negative)
-    epochs: int = 2
+    epochs: int = 30                     # a generous maximum: training stops earlier, when
+                                         # `patience` validations bring no improvement
     iterations: int | None = None        # total optimizer steps; overrides epochs when set
     cosine: bool = True
     # model selection on validation (never test)
@@ -93,9 +94,11 @@ class DLR2Config:
     evals_per_epoch: int = 2             # validations per epoch (and one at the end)
     eval_every: int | None = None        # steps between validations; overrides evals_per_epoch
     patience: int = 3                    # validations without improvement before stopping
+    selection_pairs: int | None = 25_000_000   # validation users x items above which
+                                         # selection uses a seeded user subset (neural.py)
     # misc
     seed: int = 123
-    threads: int | None = None           # torch CPU threads (default: leave torch's setting)
+    threads: int | None = None           # torch CPU threads (None: 1, see train.loop.training_threads)
     bf16: bool | None = None             # bfloat16 autocast in the feature network; None = auto
                                          # (on when the device is a CPU with native bf16)
     channels_last: bool = True           # NHWC convolutions (faster with oneDNN and cuDNN)
@@ -249,17 +252,23 @@ class Discriminator(nn.Module):
     def forward(self, s, e):
         return self.rest(F.relu(self.first(torch.cat([s, e], dim=1)))).squeeze(1)
 
-    def score_all(self, s, e, max_pairs: int = 1 << 16):
+    def item_part(self, e):
+        """``W1e e`` for every row of ``e``: the item half of the first layer, (M, H)."""
+        return e @ self.first.weight[:, self.dim:].T
+
+    def score_all(self, s, e, max_pairs: int = 1 << 16, item_part=None):
         """``S(s_b, e_j)`` for every row ``b`` of ``s`` and ``j`` of ``e``: shape (B, M).
 
-        The first layer is split (``W1 [s; e] = W1s s + W1e e``) so it costs O((B + M) D), and the
-        pairs go through the rest in chunks of at most ``max_pairs``.
+        Exact split of the first layer, ``W1 [s; e] + b1 = (W1s s + b1) + W1e e``: the state
+        half costs O(B D H) once per state, the item half O(M D H) once per item (pass
+        ``item_part`` to reuse it across batches of states), so only the ReLU and the layers
+        after it run per pair; pairs go through them in chunks of at most ``max_pairs``.
         """
         w, b = self.first.weight, self.first.bias
         a = s @ w[:, :self.dim].T + b                       # (B, H)
-        c = e @ w[:, self.dim:].T                           # (M, H)
-        out = torch.empty(s.shape[0], e.shape[0], dtype=a.dtype, device=a.device)
-        rows = max(1, max_pairs // max(e.shape[0], 1))
+        c = self.item_part(e) if item_part is None else item_part      # (M, H)
+        out = torch.empty(s.shape[0], c.shape[0], dtype=a.dtype, device=a.device)
+        rows = max(1, max_pairs // max(c.shape[0], 1))
         for i in range(0, s.shape[0], rows):
             h = F.relu(a[i:i + rows, None, :] + c[None, :, :])
             out[i:i + rows] = self.rest(h).squeeze(-1)
@@ -342,11 +351,12 @@ class DLR2Network(nn.Module):
 
     @torch.no_grad()
     def rank_scores(self, s: torch.Tensor, score_with: str = "s", g_metric: str = "euclidean",
-                    max_pairs: int = 1 << 16) -> torch.Tensor:
-        """Scores (higher = better) of every real item for each state: (B, n_items)."""
+                    max_pairs: int = 1 << 16, item_part=None) -> torch.Tensor:
+        """Scores (higher = better) of every real item for each state: (B, n_items).
+        ``item_part``: ``S.item_part`` of the real items, computed once for many batches."""
         e = self.item_emb.weight[:self.n_items]
         if score_with == "s":
-            return -self.S.score_all(s, e, max_pairs)
+            return -self.S.score_all(s, e, max_pairs, item_part)
         p = 2.0 if g_metric == "euclidean" else 1.0
         return -torch.cdist(self.G(s), e, p=p)
 
@@ -370,15 +380,17 @@ class DLR2(SequentialRecommender):
     def __init__(self, dim=64, seq_len=5, arch="resnet", init="random", init_params=None,
                  freeze_embeddings=False, loss="both", margin_s=0.5, margin_g=0.5,
                  g_distance="euclidean", score_with="s", g_metric="euclidean", lr=1e-3,
-                 weight_decay=0.0, batch_size=128, epochs=2, iterations=None, cosine=True,
+                 weight_decay=0.0, batch_size=128, epochs=30, iterations=None, cosine=True,
                  metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
-                 threads=None, bf16=None, channels_last=True, device="cpu"):
+                 threads=None, bf16=None, channels_last=True, device="cpu",
+                 selection_pairs=SELECTION_PAIRS):
         self._set_training(dim=dim, init=init, init_params=init_params,
                            freeze_embeddings=freeze_embeddings, lr=lr,
                            weight_decay=weight_decay, cosine=cosine, epochs=epochs,
                            iterations=iterations, metric=metric,
                            evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
+                           patience=patience, seed=seed, threads=threads, device=device,
+                           selection_pairs=selection_pairs)
         for name, v in (("margin_s", margin_s), ("margin_g", margin_g)):
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
@@ -468,9 +480,13 @@ class DLR2(SequentialRecommender):
         st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
         out = torch.empty(len(u), self.n_items_, device=dev)
         try:
+            # the item half of S's first layer once per call, not once per batch of states
+            c = (net.S.item_part(net.item_emb.weight[:self.n_items_])
+                 if self.score_with == "s" else None)
             for i in range(0, len(u), batch):
                 s = net.state(u[i:i + batch], st[i:i + batch], self.bf16_)
-                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric)
+                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric,
+                                                   item_part=c)
         finally:
             net.train(was_training)
         return out

@@ -3,8 +3,10 @@ selection, patience, best weights restored, atomic resumable checkpoints, callba
 
 Contract (``leporid.models.neural``): the model builds its seeded network (``_build(data)``),
 supplies the batches of an epoch (``batches(rng)``, a list drawn from
-``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``); the
-loop does everything else:
+``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``) —
+or, when its ``updates_itself`` is true, ``manual_step(batch, lr) -> mean loss``, which updates
+the weights in place (BPR-MF's SGD kernel; the loop's Adam then only carries the learning-rate
+schedule); the loop does everything else:
 
 - Adam over the trainable parameters (``lr``, ``weight_decay``), cosine annealing to 0 over
   the planned steps (``iterations``, or ``epochs`` x batches per epoch) when ``cosine``;
@@ -13,6 +15,10 @@ loop does everything else:
   the best state on ``metric`` is kept and restored at the end; ``patience`` validations
   without improvement stop training. With a bare sparse matrix (no validation): the full
   budget, no selection (the loss is still recorded);
+- validation users: all of them, or, when validation users x items exceeds the model's
+  ``selection_pairs``, a fixed subset drawn once from the seed (``selection_users``), kept in
+  ``model.selection_users_`` and counted in each history entry (``validation_users``); test
+  evaluation (outside the loop) always uses every user;
 - ``checkpoint=PATH``: the complete state (weights, best weights, Adam, scheduler, step,
   history) is written atomically after every validation; a later call with the same data and
   parameters continues from it. Epoch ``k``'s batches come from ``default_rng([seed, k])``, so
@@ -43,12 +49,26 @@ from ..models.neural import RUNTIME_PARAMS, read_torch_file
 TRAIN_FORMAT = "leporid-train/1"
 
 
+#: torch CPU threads of a training when the model's ``threads`` is None (the default policy)
+DEFAULT_TRAINING_THREADS = 1
+
+
+def training_threads(n: int | None) -> int:
+    """The torch CPU threads a training uses: ``n`` when given, else
+    ``DEFAULT_TRAINING_THREADS`` (1). Why one: torch's OpenMP threads spin while they wait, so
+    a two-thread DLR² run on 2 cores slowed ~12x beside one busy process, and on a loaded
+    machine one thread was 7x faster than two even alone; with one thread a busy neighbour
+    costs ~2x at most. Passive OpenMP waits (``OMP_WAIT_POLICY=PASSIVE``) were worse still
+    under load (each wake-up waits for the scheduler). On a quiet machine ask for more
+    (``threads=2``, ``--threads 2``). Measured in ``benchmarks/bench_busy.py``."""
+    return int(n) if n else DEFAULT_TRAINING_THREADS
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None):
-    """Run with ``n`` torch CPU threads (``None``: leave the setting), restored afterwards."""
+    """Run with ``training_threads(n)`` torch CPU threads, restored afterwards."""
     old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
+    torch.set_num_threads(training_threads(n))
     try:
         yield
     finally:
@@ -71,11 +91,27 @@ def _config_key(model) -> str:
     return json.dumps(p, sort_keys=True)
 
 
+def selection_users(model, split) -> np.ndarray | None:
+    """The validation users model selection scores: ``None`` (all of them) while validation
+    users x items <= ``model.selection_pairs`` (or it is ``None``), else a fixed subset of
+    ``max(1, selection_pairs // n_items)`` of them, drawn once from
+    ``default_rng([seed, 7919])`` (sorted). Test results always use every user."""
+    users = np.flatnonzero(np.diff(split.validation.indptr) > 0)
+    limit = getattr(model, "selection_pairs", None)
+    if not limit or len(users) * split.n_items <= limit:
+        return None
+    k = max(1, int(limit) // split.n_items)
+    rng = np.random.default_rng([model.seed, 7919])
+    return np.sort(rng.choice(users, k, replace=False)).astype(np.int64)
+
+
 def validation_entry(model, split) -> dict:
-    """Validation metrics of ``model`` (``ValueError`` for an unknown selection metric)."""
+    """Validation metrics of ``model`` (``ValueError`` for an unknown selection metric), on
+    ``model.selection_users_`` when set (see ``selection_users``)."""
     from ..eval import evaluate
 
-    res = evaluate(model, split, "validation")["all"]
+    res = evaluate(model, split, "validation",
+                   users=getattr(model, "selection_users_", None))["all"]
     if model.metric not in res:
         raise ValueError(f"unknown selection metric {model.metric!r}; available: "
                          f"{sorted(k for k in res if '@' in k)}")
@@ -94,14 +130,15 @@ def _train(model, data, progress, checkpoint, callbacks):
 
     selecting = not sp.issparse(data)
     model._build(data)
-    if model.threads:
-        # again: numba's OpenMP layer (the LEPORID/LE graph inside ``_build``) can share
-        # torch's libgomp and reset its thread count, which turns every torch op into a
-        # spinning 2-thread team (measured: an HGN epoch on ml-100k took 235 s instead of 3 s
-        # on a loaded 2-core machine)
-        torch.set_num_threads(int(model.threads))
+    model.selection_users_ = selection_users(model, data) if selecting else None
+    # again: numba's OpenMP layer (the LEPORID/LE graph inside ``_build``) can share torch's
+    # libgomp and reset its thread count, which turns every torch op into a spinning 2-thread
+    # team (measured: an HGN epoch on ml-100k took 235 s instead of 3 s on a loaded 2-core
+    # machine)
+    torch.set_num_threads(training_threads(model.threads))
     net = model.network_
-    steps_per_epoch = len(model.batches(np.random.default_rng([model.seed, 0])))
+    first = model.batches(np.random.default_rng([model.seed, 0]))
+    steps_per_epoch = len(first)
     if steps_per_epoch == 0:
         raise ValueError(f"{type(model).__name__}: no training batches in this data")
     total = int(model.iterations or model.epochs * steps_per_epoch)
@@ -126,7 +163,9 @@ def _train(model, data, progress, checkpoint, callbacks):
     bar = tqdm(total=total, initial=state["step"], desc=f"{model.name} {init_name}",
                unit="step", disable=not progress, dynamic_ncols=True)
     loss_sum, loss_n, train_time, n_steps = 0.0, 0, 0.0, 0
-    cache: tuple[int, list] | None = None
+    cache: tuple[int, list] | None = (0, first)      # epoch 0's batches are drawn already
+    del first
+    manual = bool(getattr(model, "updates_itself", False))
     net.train()
     try:
         while state["step"] < total and not state["done"]:
@@ -135,13 +174,17 @@ def _train(model, data, progress, checkpoint, callbacks):
             epoch, pos = divmod(step, steps_per_epoch)
             if cache is None or cache[0] != epoch:
                 cache = (epoch, model.batches(np.random.default_rng([model.seed, epoch])))
-            loss = model.batch_loss(cache[1][pos])
+            if manual:              # the model updates its weights itself (e.g. BPR-MF SGD)
+                loss = torch.tensor(model.manual_step(cache[1][pos], opt.param_groups[0]["lr"]))
+            else:
+                loss = model.batch_loss(cache[1][pos])
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{model.name}: the training loss is {float(loss)} at "
                                          f"step {step}; lower lr or check the parameters")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if not manual:
+                loss.backward()
+            opt.step()              # a no-op without gradients; keeps the scheduler's order
             if sched is not None:
                 sched.step()
             loss_sum += float(loss.detach())
@@ -198,7 +241,9 @@ def _checkpoint_entry(model, data, selecting, state, mean_loss, steps_per_epoch,
         state["bad"] += 1
         if state["bad"] >= model.patience:
             state["done"] = True
-    entry.update(validation=val, best=improved)
+    sub = getattr(model, "selection_users_", None)
+    entry.update(validation=val, best=improved,
+                 validation_users="all" if sub is None else int(len(sub)))
     return entry
 
 
