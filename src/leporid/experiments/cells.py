@@ -143,7 +143,7 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
     only) starts BPR-MF from an initialiser's embeddings (factors = 𝒟)."""
     trials = 1 if model == "toppop" else ctx.budget.trials
     cfg = {**ctx.base(), "kind": "classic", "model": model, "init": init or "-",
-           "init_params": init_params(ctx, init) if init else {}, "trials": trials,
+           "init_params": _bpr_init_params(ctx, init) if init else {}, "trials": trials,
            "fixed": ctx.budget.bpr if model == "bpr" else {}, "seed": seed}
 
     def compute(c):
@@ -163,6 +163,13 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
 
 
 # --------------------------------------------------------------------------- neural models
+def _bpr_init_params(ctx: Context, init: str) -> dict:
+    from ..models import model_class
+    from ..models.embedding import init_params_for
+
+    return init_params_for(model_class("bpr"), init, init_params(ctx, init))
+
+
 def embedding_params(emb, dim: int) -> dict:
     """Constructor keywords that start a neural model from the arrays ``emb`` (every neural
     model takes ``init`` = an initialiser name or a (user, item) array pair, and ``dim``)."""
@@ -203,7 +210,10 @@ def neural_cell(ctx: Context, model: str, init: str, seed: int) -> Cell:
     """Any registered neural model started from ``init``'s embeddings (DLR² via ``dlr2_cell``)."""
     if model == "dlr2":
         return dlr2_cell(ctx, init, seed)
-    ip = init_params(ctx, init)
+    from ..models import model_class
+    from ..models.embedding import init_params_for
+
+    ip = init_params_for(model_class(model), init, init_params(ctx, init))
     cfg = {**ctx.base(), "kind": "neural", "model": model, "init": init, "init_params": ip,
            "params": dict(ctx.budget.neural), "seed": seed}
 

@@ -375,6 +375,10 @@ class DLR2(SequentialRecommender):
     padding = n_items).
     """
 
+    #: z-scored LE / LEPORID columns, as the authors feed DLR² (test HR@10 0.79 on ml-100k)
+    spectral_output = "zscore"
+
+
     name = "dlr2"
 
     def __init__(self, dim=64, seq_len=5, arch="resnet", init="random", init_params=None,

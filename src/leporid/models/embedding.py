@@ -98,6 +98,24 @@ def initial_embeddings(init, train, dim: int, seed: int = 123,
     return np.array(u, np.float32), np.array(i, np.float32)
 
 
+def init_params_for(model, init, init_params: dict | None = None) -> dict:
+    """``init_params`` with the spectral output form that ``model`` (a class or an instance)
+    expects, unless the caller chose one.
+
+    LE / LEPORID return z-scored columns by default (the authors' input to DLR²). Models that
+    score by dot products start saturated from them (rows of norm ~8 against ~0.8 for random
+    init: NGCF, DGCF and HGN then train far below random on ml-100k), so every neural model
+    but DLR² declares ``spectral_output = "raw"`` (unit eigenvectors) and gets them instead.
+    """
+    params = dict(init_params or {})
+    if isinstance(init, str) and "output" not in params:
+        from ..init import parameters
+
+        if "output" in parameters(init):
+            params["output"] = getattr(model, "spectral_output", "zscore")
+    return params
+
+
 def seed_embeddings(user_embedding, item_embedding, data, init="leporid", dim: int | None = None,
                     seed: int = 123, freeze: bool = False,
                     **init_params) -> tuple[np.ndarray, np.ndarray]:

@@ -92,6 +92,8 @@ class NeuralRecommender(BaseRecommender):
     name = "neural"
     #: True when the model supplies ``manual_step`` instead of ``batch_loss``
     updates_itself = False
+    #: LE / LEPORID output form used when ``init_params`` leave it open (``init_params_for``)
+    spectral_output = "raw"
 
     def _set_training(self, dim=64, init="random", init_params=None, freeze_embeddings=False,
                       lr=1e-3, weight_decay=0.0, cosine=True, epochs=2, iterations=None,
@@ -165,9 +167,10 @@ class NeuralRecommender(BaseRecommender):
         self.seen_indices_ = seen.indices.astype(np.int64)
         self.fingerprint_ = data.fingerprint() if hasattr(data, "fingerprint") else None
         self.history_ = []
-        from .embedding import initial_embeddings
+        from .embedding import init_params_for, initial_embeddings
 
-        u, i = initial_embeddings(self.init, train, self.dim, self.seed, self.init_params)
+        u, i = initial_embeddings(self.init, train, self.dim, self.seed,
+                                  init_params_for(self, self.init, self.init_params))
         torch.manual_seed(self.seed)
         self.network_ = self._make_network(u, i).to(self.device)
 
