@@ -83,7 +83,7 @@ def test_lazy_entry_resolves_on_first_use(monkeypatch):
     assert "bpr" in init.available() and "bpr" not in init._REGISTRY
     from leporid.models.bpr import bpr_initializer
     assert init.get("bpr") is bpr_initializer and "bpr" in init._REGISTRY
-    assert parameters("bpr")["reg"] == 0.1 and parameters("bpr")["lr"] == 0.01
+    assert parameters("bpr")["reg"] == 0.1 and parameters("bpr")["lr"] == 0.25
 
 
 # --- cache -------------------------------------------------------------------------------------

@@ -172,7 +172,8 @@ def test_bpr_init_is_the_trained_bprmf(small):
     from leporid.models.bpr import BPRMF
 
     e = compute("bpr", small, dim=8, seed=3, params={"epochs": 2}, cache=False)
-    ref = BPRMF(dim=8, lr=0.01, reg=0.1, epochs=2, seed=3).fit(small)
+    ref = BPRMF(dim=8, lr=0.25, reg=0.1, epochs=2, batch_size=8192, optimizer="sgd",
+                seed=3).fit(small)
     np.testing.assert_array_equal(e.user, ref.user_embeddings_)
     np.testing.assert_array_equal(e.item, ref.item_embeddings_)
     assert len(e.info["loss"]) == 2
