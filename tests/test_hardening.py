@@ -528,3 +528,13 @@ def test_result_stem_parts_keep_their_identity():
     b = result_stem("r", "train", "d.csv", "dlr2", "le.v3").name
     c = result_stem("r", "train", "d.csv", "dlr2", "le").name
     assert len({a, b, c}) == 3 and "." not in a + b + c and c == "train_d_dlr2_le"
+
+
+def test_result_names_carry_a_non_default_seed(tmp_path):
+    """Runs of several seeds into one --out never share result or checkpoint files; the
+    default seed keeps the plain name."""
+    from leporid.cli.common import result_stem, seed_part
+
+    plain = result_stem(tmp_path, "evaluate", "u.data", "itemknn", seed_part(123))
+    other = result_stem(tmp_path, "evaluate", "u.data", "itemknn", seed_part(124))
+    assert plain.name == "evaluate_u_itemknn" and other.name == "evaluate_u_itemknn_seed124"

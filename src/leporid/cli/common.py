@@ -129,6 +129,12 @@ def result_stem(out, command: str, dataset, *parts) -> Path:
     return Path(out) / "_".join(names)
 
 
+def seed_part(seed) -> str:
+    """The seed's part of a result name: empty for the default seed (names unchanged), else
+    ``seedN`` — so runs of several seeds into one ``--out`` never share a file."""
+    return "" if seed is None or int(seed) == DEFAULT_SEED else f"seed{int(seed)}"
+
+
 def check_output_dir(path, option: str = "--out") -> Path:
     """``path`` if it is (or can become) a writable directory, else a ``ValueError`` naming the
     option — checked before any work, so a bad ``--out`` never costs a run."""

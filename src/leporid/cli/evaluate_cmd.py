@@ -14,7 +14,7 @@ import time
 
 from .common import (add_dataset_args, add_export_args, add_seed_arg, check_export_paths,
                      check_output_dir, dataset_stem, float_option, int_option, load_split,
-                     result_stem, write_exports)
+                     result_stem, seed_part, write_exports)
 
 KS = (1, 5, 10)
 SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
@@ -137,7 +137,7 @@ def run(args) -> int:
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
             "n_users": split.n_users, "n_items": split.n_items, "seconds": round(seconds, 3)}
-    stem = result_stem(args.out, "evaluate", args.dataset, args.model)
+    stem = result_stem(args.out, "evaluate", args.dataset, args.model, seed_part(args.seed))
     paths = write_table(stem, rows, meta)
     if tuning is not None:
         paths["trials"] = atomic_write(stem.with_name(stem.name + "_trials.csv"),

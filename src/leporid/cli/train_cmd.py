@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .common import (UsageError, add_dataset_args, add_export_args, add_seed_arg, load_split,
-                     write_exports)
+                     seed_part, write_exports)
 
 #: option -> model parameter, for the options that map one to one (given only when set)
 _OPTIONS = {"dim": "dim", "epochs": "epochs", "iterations": "iterations",
@@ -233,7 +233,8 @@ def run(args) -> int:
     if args.init_file is not None:
         params = with_init_file(args.init_file, params, split)
     init_name = "file" if args.init_file is not None else args.init
-    stem = Path(args.out) / f"train_{_stem(args.dataset)}_{args.model}_{init_name}"
+    stem = Path(args.out) / "_".join(x for x in ("train", _stem(args.dataset), args.model,
+                                                  init_name, seed_part(args.seed)) if x)
     tty = sys.stderr.isatty()
     t0 = time.perf_counter()
     tuning = None
