@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from .base import check_part, suggest
-from .neural import SELECTION_PAIRS, EmbeddingRecommender, suggest_training
+from .neural import SELECTION_PAIRS, EmbeddingRecommender, suggest_training, training_args
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -86,6 +86,7 @@ class BPRMF(EmbeddingRecommender):
     """Matrix factorisation trained with the BPR pairwise loss."""
 
     name = "bpr"
+    random_std = 0.1
 
     def __init__(self, dim: int = 64, lr: float = 0.05, reg: float = 1e-3, epochs: int = 50,
                  batch_size: int = 8192, optimizer: str = "sgd", init="random",
@@ -95,15 +96,7 @@ class BPRMF(EmbeddingRecommender):
                  evals_per_epoch: int = 1, eval_every: int | None = None, patience: int = 10,
                  seed: int = 123, threads: int | None = 1, device: str = "cpu",
                  selection_pairs: int | None = SELECTION_PAIRS):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device,
-                           selection_pairs=selection_pairs)
-        if init == "random" and init_params is None:
-            self.init_params = {"std": 0.1}
+        self._set_training(**training_args(locals()))
         if not (isinstance(reg, (int, float)) and math.isfinite(reg) and reg >= 0):
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         if int(batch_size) != batch_size or batch_size < 1:

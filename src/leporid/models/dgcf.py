@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 from .base import check_part, suggest
 from .graph_ops import bipartite_adjacency, propagation_cache_key
-from .neural import EmbeddingRecommender, _check_number, suggest_training
+from .neural import EmbeddingRecommender, _check_number, suggest_training, training_args
 
 
 # -- bipartite graph helpers: per-intent, differentiable edge weights (graph_ops builds the
@@ -211,6 +211,7 @@ class DGCF(EmbeddingRecommender):
     """Disentangled Graph Collaborative Filtering (see the module docstring)."""
 
     name = "dgcf"
+    random_std = 0.1
 
     def __init__(self, dim: int = 64, factors: int = 4, layers: int = 1,
                  routing_iterations: int = 2, cor_weight: float = 0.01,
@@ -221,14 +222,7 @@ class DGCF(EmbeddingRecommender):
                  iterations: int | None = None, metric: str = "HR@10",
                  evals_per_epoch: int = 1, eval_every: int | None = None, patience: int = 5,
                  seed: int = 123, threads: int | None = None, device: str = "cpu"):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
-        if init == "random" and init_params is None:
-            self.init_params = {"std": 0.1}
+        self._set_training(**training_args(locals()))
         self.factors = _check_number("factors", factors, 1, integer=True)
         if self.dim % self.factors:
             raise ValueError(f"dim ({self.dim}) must be divisible by factors ({self.factors})")

@@ -54,7 +54,7 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .embedding import seed_embedding
-from .neural import SELECTION_PAIRS, SequentialRecommender, suggest_training
+from .neural import SELECTION_PAIRS, SequentialRecommender, suggest_training, training_args
 
 ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
 LOSSES = ("both", "s", "g")
@@ -388,13 +388,7 @@ class DLR2(SequentialRecommender):
                  metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
                  threads=None, bf16=None, channels_last=True, device="cpu",
                  selection_pairs=SELECTION_PAIRS):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device,
-                           selection_pairs=selection_pairs)
+        self._set_training(**training_args(locals()))
         for name, v in (("margin_s", margin_s), ("margin_g", margin_g)):
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")

@@ -69,7 +69,7 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .embedding import seed_embedding
-from .neural import SequentialRecommender, _check_number, suggest_training
+from .neural import SequentialRecommender, _check_number, suggest_training, training_args
 
 POOLINGS = ("mean", "weighted")
 
@@ -142,12 +142,7 @@ class HGN(SequentialRecommender):
                  batch_size=256, epochs=100, iterations=None, cosine=False, metric="HR@10",
                  evals_per_epoch=1, eval_every=None, patience=5, seed=123, threads=None,
                  device="cpu"):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
+        self._set_training(**training_args(locals()))
         self.seq_len = _check_number("seq_len", seq_len, 1, integer=True)
         self.n_targets = _check_number("n_targets", n_targets, 1, integer=True)
         if pooling not in POOLINGS:

@@ -26,7 +26,7 @@ import torch.nn as nn
 
 from .base import suggest
 from .graph_ops import spmm
-from .neural import _check_number, suggest_training
+from .neural import _check_number, suggest_training, training_args
 from .propagation import PropagationRecommender
 
 
@@ -62,6 +62,7 @@ class LightGCN(PropagationRecommender):
     """Linear propagation over the user-item graph, mean of the layers, BPR loss."""
 
     name = "lightgcn"
+    random_std = 0.1
 
     def __init__(self, dim: int = 64, layers: int = 3, reg: float = 1e-4, lr: float = 1e-2,
                  epochs: int = 150, batch_size: int = 2048, init="random",
@@ -70,14 +71,7 @@ class LightGCN(PropagationRecommender):
                  metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
                  patience: int = 20, seed: int = 123, threads: int | None = 1,
                  device: str = "cpu"):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
-        if init == "random" and init_params is None:
-            self.init_params = {"std": 0.1}
+        self._set_training(**training_args(locals()))
         self.layers = _check_number("layers", layers, 0, integer=True)
         self.reg = _check_number("reg", reg, 0.0)
         self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)

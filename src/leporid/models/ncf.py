@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from .base import check_part, suggest
 from .bpr import training_pairs
-from .neural import EmbeddingRecommender, _check_number, suggest_training
+from .neural import EmbeddingRecommender, _check_number, suggest_training, training_args
 
 
 class NeuMFNet(nn.Module):
@@ -93,12 +93,7 @@ class NeuMF(EmbeddingRecommender):
                  metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
                  patience: int = 5, seed: int = 123, threads: int | None = 1,
                  device: str = "cpu"):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
+        self._set_training(**training_args(locals()))
         if isinstance(mlp_layers, int):
             mlp_layers = [mlp_layers]
         elif isinstance(mlp_layers, str):        # "64,32" or "64-32" from --param

@@ -5,7 +5,8 @@ propagation: BPR-MF, NCF, NGCF, DGCF, LightGCN) or :class:`SequentialRecommender
 a state of recent items: DLR², HGN) and supplies only
 
 - ``__init__`` listing every parameter explicitly (stored under its own name; the shared
-  training parameters are set with ``self._set_training(...)``);
+  training parameters are set with ``self._set_training(**training_args(locals()))``; a class
+  attribute ``random_std`` sets the "random" initialiser's std when ``init_params`` are not given);
 - ``_make_network(user_init, item_init) -> nn.Module`` (arrays or ``None`` on load; seed the
   tables with ``leporid.models.embedding.seed_embedding``);
 - ``batches(rng) -> list`` of the batches of one epoch, drawn from ``rng``
@@ -33,6 +34,8 @@ strings, read back with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import importlib
 import io
@@ -85,6 +88,13 @@ def suggest_training(trial, fixed: dict) -> dict:
             "weight_decay": suggest(trial, fixed, "weight_decay", "float", 0.0, 1e-2)}
 
 
+def training_args(local_vars: dict) -> dict:
+    """The shared training parameters among a constructor's ``locals()``, for
+    ``self._set_training(**training_args(locals()))`` (one list of them: its signature)."""
+    names = inspect.signature(NeuralRecommender._set_training).parameters
+    return {k: v for k, v in local_vars.items() if k in names and k != "self"}
+
+
 class NeuralRecommender(BaseRecommender):
     """Shared parameters, fitting through the generic loop, scoring helpers, torch files."""
 
@@ -94,6 +104,8 @@ class NeuralRecommender(BaseRecommender):
     updates_itself = False
     #: LE / LEPORID output form used when ``init_params`` leave it open (``init_params_for``)
     spectral_output = "raw"
+    #: std of the "random" initialiser when ``init_params`` are not given (None: its default)
+    random_std: float | None = None
 
     def _set_training(self, dim=64, init="random", init_params=None, freeze_embeddings=False,
                       lr=1e-3, weight_decay=0.0, cosine=True, epochs=2, iterations=None,
@@ -108,6 +120,8 @@ class NeuralRecommender(BaseRecommender):
                 raise ValueError("init must be an initialiser name or a pair of arrays") from None
         self.init = init
         self.init_params = dict(init_params or {})
+        if init == "random" and init_params is None and self.random_std is not None:
+            self.init_params = {"std": self.random_std}
         self.freeze_embeddings = bool(freeze_embeddings)
         self.lr = _check_number("lr", lr, 0.0)
         if self.lr <= 0:

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .graph_ops import drop_nodes, spmm
-from .neural import _check_number, suggest_training
+from .neural import _check_number, suggest_training, training_args
 from .propagation import PropagationRecommender
 
 LEAKY_SLOPE = 0.2
@@ -85,6 +85,7 @@ class NGCF(PropagationRecommender):
     """Embedding propagation with feature transforms and user-item affinity, BPR loss."""
 
     name = "ngcf"
+    random_std = 0.1
 
     def __init__(self, dim: int = 64, layers: int = 3, layer_size: int = 64,
                  message_dropout: float = 0.1, node_dropout: float = 0.0,
@@ -95,14 +96,7 @@ class NGCF(PropagationRecommender):
                  metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
                  patience: int = 10, seed: int = 123, threads: int | None = 1,
                  device: str = "cpu"):
-        self._set_training(dim=dim, init=init, init_params=init_params,
-                           freeze_embeddings=freeze_embeddings, lr=lr,
-                           weight_decay=weight_decay, cosine=cosine, epochs=epochs,
-                           iterations=iterations, metric=metric,
-                           evals_per_epoch=evals_per_epoch, eval_every=eval_every,
-                           patience=patience, seed=seed, threads=threads, device=device)
-        if init == "random" and init_params is None:
-            self.init_params = {"std": 0.1}
+        self._set_training(**training_args(locals()))
         self.layers = _check_number("layers", layers, 1, integer=True)
         self.layer_size = _check_number("layer_size", layer_size, 1, integer=True)
         for name, rate in (("message_dropout", message_dropout), ("node_dropout", node_dropout)):
