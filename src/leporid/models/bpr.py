@@ -126,17 +126,7 @@ class BPRMF(EmbeddingRecommender):
                 "epochs": suggest(trial, fixed, "epochs", "int", 10, 200, step=10)}
 
     def _make_network(self, user_init, item_init):
-        import torch.nn as nn
-
-        from .embedding import seed_embedding
-
-        net = nn.Module()
-        net.user_emb = nn.Embedding(self.n_users_, self.dim)
-        net.item_emb = nn.Embedding(self.n_items_, self.dim)
-        if user_init is not None:
-            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
-            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
-        return net
+        return self._embedding_tables(user_init, item_init)
 
     def _build(self, data) -> None:
         super()._build(data)

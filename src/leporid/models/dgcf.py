@@ -250,16 +250,7 @@ class DGCF(EmbeddingRecommender):
 
     # -- network ----------------------------------------------------------------------------
     def _make_network(self, user_init, item_init):
-        import torch.nn as nn
-
-        from .embedding import seed_embedding
-
-        net = nn.Module()
-        net.user_emb = nn.Embedding(self.n_users_, self.dim)
-        net.item_emb = nn.Embedding(self.n_items_, self.dim)
-        if user_init is not None:
-            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
-            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
+        net = self._embedding_tables(user_init, item_init)
         self._graph = None    # the graph is data, not weights: built from edge_users_/items_
         return net
 

@@ -84,10 +84,5 @@ class LightGCN(PropagationRecommender):
                 "reg": suggest(trial, fixed, "reg", "float", 1e-6, 1e-2, log=True)}
 
     def _make_network(self, user_init, item_init):
-        from .embedding import seed_embedding
-
         net = LightGCNNet(self.n_users_, self.n_items_, self.dim, self.layers)
-        if user_init is not None:
-            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
-            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
-        return net
+        return self._seed_tables(net, user_init, item_init)

@@ -362,6 +362,25 @@ class EmbeddingRecommender(NeuralRecommender):
     def _finish(self) -> None:
         pass
 
+    def _seed_tables(self, net, user_init, item_init):
+        """``net`` with ``user_emb`` / ``item_emb`` seeded from the initial arrays (``None``
+        when loading from a file: the saved weights follow)."""
+        if user_init is not None:
+            from .embedding import seed_embedding
+
+            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
+            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
+        return net
+
+    def _embedding_tables(self, user_init, item_init):
+        """A module holding just the seeded ``user_emb`` and ``item_emb`` tables (MF-style)."""
+        import torch.nn as nn
+
+        net = nn.Module()
+        net.user_emb = nn.Embedding(self.n_users_, self.dim)
+        net.item_emb = nn.Embedding(self.n_items_, self.dim)
+        return self._seed_tables(net, user_init, item_init)
+
 
 class SequentialRecommender(NeuralRecommender):
     """Family of models scored from a state of recent items (DESIGN §3): ``states_`` holds
