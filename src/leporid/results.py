@@ -164,3 +164,21 @@ def write_table(stem: str | os.PathLike, rows: list[dict], meta: dict,
             f"data {meta.get('data_fingerprint')} -->\n")
     paths["md"] = atomic_write(named(".md"), head + markdown_table(rows, columns))
     return paths
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed), imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG to ``path`` atomically, close it, and return the path."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    pyplot().close(fig)
+    return atomic_write(path, buf.getvalue())

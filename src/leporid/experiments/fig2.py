@@ -129,12 +129,9 @@ def claims_for(sim: dict) -> list[dict]:
 
 
 def plot(rows: list[dict], path) -> None:
-    import matplotlib
+    from ..results import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..results import atomic_write
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     x = [r["degree"] for r in rows]
@@ -145,12 +142,7 @@ def plot(rows: list[dict], path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def run(ctx) -> dict:

@@ -19,14 +19,9 @@ METRICS = ("HR@5", "HR@10", "F1@5", "F1@10")
 
 
 def _plot(rows, path) -> None:
-    import io
+    from ..results import pyplot, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..results import atomic_write
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, param in zip(axes, ("alpha", "K")):
@@ -41,10 +36,7 @@ def _plot(rows, path) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def run(ctx) -> dict:

@@ -32,14 +32,9 @@ def project(E: np.ndarray, projection: str = "pca", seed: int = 123) -> np.ndarr
 def plot_embeddings(user: np.ndarray, item: np.ndarray, user_counts, item_counts, path,
                     projection: str = "pca", title: str = "", seed: int = 123) -> Path:
     """Write the two-panel PNG to ``path`` (atomically) and return the path."""
-    import io
+    from ..results import pyplot, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..results import atomic_write
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
     for ax, name, E, counts in ((axes[0], "users", user, user_counts),
@@ -55,7 +50,4 @@ def plot_embeddings(user: np.ndarray, item: np.ndarray, user_counts, item_counts
         fig.colorbar(sc, ax=ax, label="log10(1 + interactions)")
     if title:
         fig.suptitle(title)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write(path, buf.getvalue())
+    return save_figure(fig, path)
