@@ -125,7 +125,7 @@ def tuned(split, trials: int, seed: int) -> None:
     spaces = {"ours (SGD)": lambda trial: ours(trial),
               "implicit": lib_space(ImplicitBPR, (1e-3, 0.3)),
               "cornac": lib_space(CornacBPR, (1e-4, 0.1))}
-    print(f"\n| library | trials | part | HR@10 | F1@10 | NDCG@10 | chosen | seconds |\n"
+    print("\n| library | trials | part | HR@10 | F1@10 | NDCG@10 | chosen | seconds |\n"
           "|---|---|---|---|---|---|---|---|")
     for name, space in spaces.items():
         t = time.perf_counter()

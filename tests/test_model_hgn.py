@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from leporid.data import Interactions, prepare
 from leporid.data.sequences import sliding_windows, target_windows, user_states
 from leporid.eval import evaluate
 from leporid.models import TopPop

@@ -84,7 +84,7 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
                  owner: str = ""):
     """``value`` as an int (``integer``) or float within ``[low, high]`` (``(`` with
     ``low_open``, ``)`` with ``high_open``); ``ValueError`` / ``TypeError`` naming the parameter
-    and the allowed range otherwise. NaN is never in range; booleans are not numbers."""
+    and the allowed range otherwise. NaN and ±inf are never in range; booleans are not numbers."""
     where = f"{owner}: " if owner else ""
     if value is None and allow_none:
         return None
@@ -102,8 +102,8 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
         value = int(value)
     else:
         value = float(value)
-        if math.isnan(value):
-            raise ValueError(f"{where}{name} must be {allowed}, got nan")
+        if not math.isfinite(value):  # no parameter of leporid is meaningful at NaN or ±inf
+            raise ValueError(f"{where}{name} must be {allowed}, got {given!r}")
     bad_lo = low is not None and (value <= low if low_open else value < low)
     bad_hi = high is not None and (value >= high if high_open else value > high)
     if bad_lo or bad_hi:

@@ -114,8 +114,6 @@ def _binary_csr(X) -> sp.csr_matrix:
 def _gpu_driver_present() -> bool:
     """Whether a CUDA/ROCm driver is visible, without importing torch (a torch import costs
     seconds and, next to pyarrow's reader threads, can abort the process at exit)."""
-    import os
-
     return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
                                            "/dev/dxg"))
 

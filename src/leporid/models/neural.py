@@ -40,7 +40,6 @@ import inspect
 import importlib
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -66,18 +65,21 @@ def resolve(dotted: str):
 
 
 def _check_number(name, value, low=None, high=None, integer=False, allow_none=False):
-    if value is None and allow_none:
-        return None
+    """``leporid.data.validation.check_number`` with the models' positional order; numeric
+    strings (e.g. from a hand-written config) are read as numbers, and every refusal is a
+    ``ValueError``."""
+    from ..data.validation import check_number
+
+    if isinstance(value, str):
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
     try:
-        v = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if integer and v != value:
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
-        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}")
-    return v
+        return check_number(value, name, low=low, high=high, integer=integer,
+                            allow_none=allow_none)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def suggest_training(trial, fixed: dict) -> dict:
