@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import check_part, suggest
+from .bpr import bpr_loss
 from .graph_ops import bipartite_adjacency, propagation_cache_key
 from .neural import EmbeddingRecommender, _check_number, suggest_training, training_args
 
@@ -297,12 +298,8 @@ class DGCF(EmbeddingRecommender):
         u, i, j, cu, ci = batch
         net = self.network_
         eu, ei = self.propagate()
-        x = (eu[u] * (ei[i] - ei[j])).sum(1)
-        loss = F.softplus(-x).mean()
-        if self.reg:
-            pu, qi, qj = net.user_emb(u), net.item_emb(i), net.item_emb(j)
-            loss = loss + self.reg * (pu.square().sum(1) + qi.square().sum(1)
-                                      + qj.square().sum(1)).mean()
+        pos, neg = (eu[u] * ei[i]).sum(1), (eu[u] * ei[j]).sum(1)
+        loss = bpr_loss(pos, neg, (net.user_emb(u), net.item_emb(i), net.item_emb(j)), self.reg)
         if self.cor_weight and self.factors > 1:
             loss = loss + self.cor_weight * independence_loss(torch.cat([eu[cu], ei[ci]]),
                                                               self.factors)
