@@ -8,7 +8,7 @@
     python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 --variants revnet noconv
 
 ``epoch`` times one pass over the training windows (training steps only; the closing validation
-is timed separately). ``full`` runs ``train_dlr2`` with its defaults (plus any ``--param``) and
+is timed separately). ``full`` trains ``DLR2`` with its defaults (plus any ``--param``) and
 reports the wall time and the test metrics. ``inits`` trains DLR² per initialiser and seed
 and prints test HR@5/10, F1@5/10 and tail HR@10 as mean ± std over the seeds; ``ablation``
 does the same for the variants of Tables 6 and 7 (architectures, losses, ranking with G,
@@ -66,8 +66,8 @@ def _machine() -> str:
 
 
 def bench_epoch(args) -> dict:
-    from leporid.train import train_dlr2
-    from leporid.train.sequential import sliding_windows
+    from leporid.data.sequences import sliding_windows
+    from leporid.models.dlr2 import DLR2
 
     split = _split(args)
     params = _params(args)
@@ -78,10 +78,10 @@ def bench_epoch(args) -> dict:
     out = []
     for rep in range(args.repeat):
         t = time.perf_counter()
-        _, hist = train_dlr2(split, init="random", seed=args.seed, batch_size=batch,
-                             iterations=steps, eval_every=steps, **params)
+        hist = DLR2(init="random", seed=args.seed, batch_size=batch, iterations=steps,
+                    eval_every=steps, **params).fit(split).history_
         wall = time.perf_counter() - t
-        wps = hist[-1]["windows_per_s"]
+        wps = hist[-1]["steps_per_s"] * batch
         row = {"windows": n_win, "batch_size": batch, "steps": steps,
                "epoch_seconds": round(n_win / wps, 2), "windows_per_s": wps,
                "wall_seconds_incl_setup_and_validation": round(wall, 2), **params}
@@ -93,17 +93,18 @@ def bench_epoch(args) -> dict:
 
 def bench_full(args) -> dict:
     from leporid.eval import evaluate
-    from leporid.train import train_dlr2
+    from leporid.models.dlr2 import DLR2
 
     split = _split(args)
     params = _params(args)
     t = time.perf_counter()
-    model, hist = train_dlr2(split, init=args.inits[0], seed=args.seed,
-                             progress=sys.stderr.isatty(), **params)
+    model = DLR2(init=args.inits[0], seed=args.seed, **params).fit(
+        split, progress=sys.stderr.isatty())
+    hist = model.history_
     wall = time.perf_counter() - t
     test = evaluate(model, split, "test")
     row = {"init": args.inits[0], "seconds": round(wall, 1), "validations": len(hist),
-           "best_step": max(hist, key=lambda e: e["validation"][model.config.metric])["step"],
+           "best_step": max(hist, key=lambda e: e["validation"][model.metric])["step"],
            **{k: test["all"][k] for k in COLUMNS}, "tail HR@10": test["tail"]["HR@10"],
            "config": model.get_params()}
     print(f"full default run ({args.inits[0]}): {wall:.1f}s, {len(hist)} validations; test "
@@ -127,7 +128,7 @@ VARIANTS = {
 def _train_runs(split, inits, seeds, variants: dict, params: dict) -> list[dict]:
     from leporid.eval import evaluate
     from leporid.init import initialize
-    from leporid.train import train_dlr2
+    from leporid.models.dlr2 import DLR2
 
     dim = params.get("dim", 64)
     runs = []
@@ -138,11 +139,11 @@ def _train_runs(split, inits, seeds, variants: dict, params: dict) -> list[dict]
             t_init = time.perf_counter() - t
             for name, extra in variants.items():
                 t = time.perf_counter()
-                model, hist = train_dlr2(split, init=init, seed=seed, embeddings=emb,
-                                         **{**params, **extra})
+                model = DLR2(init=emb, seed=seed, **{**params, **extra}).fit(split)
+                hist = model.history_
                 seconds = time.perf_counter() - t + t_init
                 res = evaluate(model, split, "test")
-                metric = model.config.metric
+                metric = model.metric
                 run = {"variant": name, "init": init, "seed": seed,
                        "init_seconds": round(t_init, 1), "seconds": round(seconds, 1),
                        "epochs_run": hist[-1]["epoch"],

@@ -25,7 +25,6 @@ def check_models() -> dict:
     from leporid.data import load, prepare
     from leporid.eval import evaluate
     from leporid.models import make_model
-    from leporid.train import train_dlr2
 
     warnings.simplefilter("ignore")
     split = prepare(load("ml-latest-small"))
@@ -35,10 +34,11 @@ def check_models() -> dict:
     r = evaluate(bpr, split, "test")
     res["bpr_cuda"] = {"HR@10": r["all"]["HR@10"], "seconds": time.perf_counter() - t}
     t = time.perf_counter()
-    model, hist = train_dlr2(split, init="leporid", device="cuda", epochs=3)
+    model = make_model("dlr2", init="leporid", device="cuda", epochs=3).fit(split)
+    hist = model.history_
     r = evaluate(model, split, "test")
     res["dlr2_cuda"] = {"HR@10": r["all"]["HR@10"], "seconds": time.perf_counter() - t,
-                        "windows_per_s": hist[-1].get("windows_per_s")}
+                        "steps_per_s": hist[-1].get("steps_per_s")}
     print("models on CUDA:", res, flush=True)
     return res
 
