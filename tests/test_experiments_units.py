@@ -2,6 +2,7 @@
 grid cache (hit, miss, resume, changed config), the Fig. 2 simulation, the authors' protocol."""
 
 import math
+import time
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from leporid.data import Interactions, load, prepare
 from leporid.experiments import paper
-from leporid.experiments.grid import Cell, CellCache, cell_key, run_cells
+from leporid.experiments.grid import Cell, CellCache, CellsElsewhere, cell_key, run_cells
 from leporid.experiments.stats import (FAILS, HOLDS, NOISE, NOT_RUN, bootstrap_diff, combine,
                                        paired_test, similar)
 
@@ -152,6 +153,57 @@ def test_cache_hit_miss_resume_and_changed_config(tmp_path):
     run_cells([make(i) for i in range(2)], CellCache(tmp_path / "cells", fresh=True), "fp",
               progress=False)
     assert calls[-2:] == [0, 1]
+
+
+def _claim_as(cache, cell, pid):
+    """Write the claim another process (``pid`` on this host) would hold on ``cell``."""
+    import json
+    import socket
+
+    p = cache.path(cell.config).with_suffix(".claim")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+    return p
+
+
+def test_cells_claimed_by_a_live_process_are_left_to_it(tmp_path):
+    import os
+    import subprocess
+    import threading
+
+    cache = CellCache(tmp_path)
+    calls = []
+    cells = [Cell({"kind": "t", "seed": i}, lambda c: calls.append(c["seed"]) or {"v": c["seed"]})
+             for i in range(4)]
+    other = subprocess.Popen(["sleep", "60"])          # a live "other process"
+    try:
+        claim = _claim_as(cache, cells[1], other.pid)
+        # a --jobs helper computes what it can, then says the rest is elsewhere
+        with pytest.raises(CellsElsewhere):
+            run_cells(cells, cache, None, progress=False, wait=False)
+        assert calls == [0, 2, 3] and claim.exists()
+        assert not list(tmp_path.glob("*.claim"))[1:]   # its own claims are released
+
+        # the main process waits: the other process finishes the cell and drops its claim
+        def finish():
+            time.sleep(0.3)
+            cache.put(cells[1].config, {"v": "theirs"})
+            claim.unlink()
+        t = threading.Thread(target=finish)
+        t.start()
+        res = run_cells(cells, cache, None, progress=False, poll=0.05)
+        t.join()
+        assert calls == [0, 2, 3] and [r["v"] for r in res] == [0, "theirs", 2, 3]
+    finally:
+        other.kill()
+        other.wait()
+    # a claim whose process died is taken over (an interrupted run resumes)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    cell = Cell({"kind": "t", "seed": 9}, lambda c: {"v": 9})
+    _claim_as(cache, cell, dead.pid)
+    assert run_cells([cell], cache, None, progress=False)[0]["v"] == 9
+    assert not list(tmp_path.glob("*.claim"))
 
 
 def test_failed_cell_is_reported_and_not_cached(tmp_path):

@@ -135,3 +135,26 @@ def test_protocol_is_recorded_in_command_results(tmp_path):
     docs = [json.loads(p.read_text()) for p in out.glob("*.json")]
     assert docs and all(d["config"]["protocol"] == "authors" for d in docs)
     assert all(d["config"]["min_count"] == 20 for d in docs)   # recorded, unused by "authors"
+
+
+def test_cli_jobs_shares_the_cells_between_processes(tmp_path, capsys):
+    from leporid.cli.reproduce_cmd import _worker_argv
+    from leporid.data.split_io import save_split
+
+    argv = ["reproduce", "table7", "--jobs", "3", "--dataset", "d", "--jobs=2"]
+    assert _worker_argv(argv)[1:] == ["-m", "leporid", "reproduce", "table7", "--dataset", "d",
+                                      "--jobs", "1", "--worker", "--no-progress"]
+    split = prepare(power_law_interactions(100, 120, 4000, min_per_user=20, seed=5, name="j"),
+                    min_count=5)
+    data = save_split(split, tmp_path / "j.split")
+    out = tmp_path / "res"
+    assert main(["reproduce", "table7", "--budget", "smoke", "--dataset", str(data), "--out",
+                 str(out), "--jobs", "2", "--no-progress", "--seeds", "1"]) == 0
+    cells = list((out / "cache" / "cells").glob("*.json"))
+    assert len(cells) == 4 and not list((out / "cache" / "cells").glob("*.claim"))
+    doc = json.loads((out / "table7.json").read_text())
+    assert len(doc["rows"]) == 4 and not any(r.get("error") for r in doc["rows"])
+    # both processes computed cells (the helper needs a few seconds to start: 4 cells suffice)
+    assert len({json.loads(p.read_text())["computed_by"] for p in cells}) == 2
+    assert main(["reproduce", "table7", "--fresh", "--jobs", "2", "--dataset", str(data)]) == 2
+    assert "--fresh cannot be combined with --jobs" in capsys.readouterr().err

@@ -40,6 +40,10 @@ def register(sub) -> None:
     p.add_argument("--fresh", action="store_true",
                    help="recompute every cell (e.g. after changing the code), overwriting the "
                         "cache")
+    p.add_argument("--jobs", type=_positive, default=1,
+                   help="processes computing cells at once (default 1); models train with one "
+                        "torch thread by default, so on N cores use --jobs N")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -66,10 +70,37 @@ def _positive(text: str) -> int:
     return n
 
 
+def _worker_argv(argv: list[str]) -> list[str]:
+    """The command line of one ``--jobs`` helper process: this one, as one quiet worker."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--jobs":
+            skip = True
+        elif not a.startswith("--jobs="):
+            out.append(a)
+    return [sys.executable, "-m", "leporid", *out, "--jobs", "1", "--worker", "--no-progress"]
+
+
+def _start_workers(args) -> list:
+    """``--jobs N``: N - 1 helper processes run the same command; they compute the cells this
+    process has not claimed and write nothing else (their stdout is dropped, their errors
+    shown)."""
+    import subprocess
+
+    cmd = _worker_argv(list(getattr(args, "argv", None) or sys.argv[1:]))
+    return [subprocess.Popen(cmd, stdout=subprocess.DEVNULL) for _ in range(args.jobs - 1)]
+
+
 def run(args) -> int:
     from ..experiments import BUDGETS, DATALESS, Context, reproduce
     from ..graph.jaccard import resolve_device
+    from .common import UsageError
 
+    if args.jobs > 1 and args.fresh:
+        raise UsageError("--fresh cannot be combined with --jobs (the processes would recompute "
+                         "each other's cells); run --fresh with one job, or delete the cache")
     budget = BUDGETS[args.budget]
     if args.seeds:
         budget = budget.with_(seeds=args.seeds)
@@ -92,8 +123,17 @@ def run(args) -> int:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
     out = args.out or f"results/{name}"
     ctx = Context(split, budget, out, dataset=name, device=device,
-                  progress=not args.no_progress, fresh=args.fresh)
-    written = reproduce(args.artefact, ctx)
+                  progress=not args.no_progress, fresh=args.fresh, worker=args.worker)
+    workers = _start_workers(args) if args.jobs > 1 else []
+    try:
+        written = reproduce(args.artefact, ctx)
+    finally:
+        for w in workers:               # they are done too (every cell is), or interrupted
+            if w.poll() is None:
+                w.terminate()
+            w.wait()
+    if args.worker:
+        return 0
     for art, paths in written.items():
         print(f"{art}: " + ", ".join(str(p) for p in paths.values()))
     import json

@@ -43,6 +43,7 @@ class Context:
     device: str = "cpu"
     progress: bool = True
     fresh: bool = False
+    worker: bool = False        # a ``--jobs`` helper: computes cells, never waits for others'
     _embeddings: dict = field(default_factory=dict, repr=False)
     seconds: dict = field(default_factory=dict)
 
@@ -65,7 +66,8 @@ class Context:
 
     def run(self, cells: list[Cell], desc: str) -> list[dict]:
         """Run ``cells`` through the cache; ``seconds[desc]`` = their summed compute time."""
-        res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc)
+        res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc,
+                        wait=not self.worker)
         self.seconds[desc] = round(sum(r.get("seconds", 0.0) for r in res), 2)
         return res
 

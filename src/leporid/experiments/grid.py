@@ -13,7 +13,11 @@ Hence
   LEPORID appears in Tables 3–7 and Fig. 4) are computed once;
 - a cell that fails is reported with its error and not cached, so a later run retries it;
 - the key includes the leporid version; after changing the code within one version, run with
-  ``fresh`` (``--fresh``) to recompute.
+  ``fresh`` (``--fresh``) to recompute;
+- several processes can work on one grid at once (``leporid reproduce --jobs N``, or runs on
+  machines sharing the folder): a process *claims* a cell (``<label>-<hash>.claim``, created
+  exclusively) before computing it, others skip it and come back for its result; a claim whose
+  process died on this host is taken over.
 
 Budgets (``BUDGETS``) set seeds, tuning trials, training lengths, K and the Fig. 2/4 grids.
 """
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import socket
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,9 +76,12 @@ BUDGETS: dict[str, Budget] = {
                     dlr2={"iterations": 120, "eval_every": 60}, neural={"epochs": 2},
                     bpr={"epochs": 10}, k_grid=(50, 1000),
                     fig2={"graphs": 4, "n": 100, "m": 10, "dims": 40, "insertions": 3}),
-    # means ± std over 3 seeds with the models' default training lengths
+    # means ± std over 3 seeds; the other neural models train to early stopping with their
+    # defaults (15-70 s each on ml-100k, one CPU core), DLR² for 2 epochs with 4 validations
+    # (its early stopping takes ~10 epochs, ~1 min each on CPU, and ~66 DLR² cells are needed):
+    # `reproduce all` on ml-100k then fits in ~2 h on 2 cores with --jobs 2
     "default": Budget("default", seeds=(DEFAULT_SEED, DEFAULT_SEED + 1, DEFAULT_SEED + 2),
-                      trials=30),
+                      trials=30, dlr2={"epochs": 2}),
     # the paper's settings: K = 1000, α = 0.5, 𝒟 = 64, 50 BA graphs x 30 insertions, long
     # training with early stopping on validation, 50 trials per classic model
     "paper": Budget("paper", seeds=(DEFAULT_SEED, DEFAULT_SEED + 1, DEFAULT_SEED + 2),
@@ -126,6 +135,69 @@ class CellCache:
         write_json(self.path(config), doc)
         return doc
 
+    # -- claims: which process computes a cell when several share the folder ----------------
+    def _claim_path(self, config: dict) -> Path:
+        return self.path(config).with_suffix(".claim")
+
+    def claim(self, config: dict) -> bool:
+        """Claim the cell for this process: True if it is ours to compute (no claim, a claim
+        of ours, or a stale one taken over), False while another live process holds it."""
+        p = self._claim_path(config)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        me = {"host": socket.gethostname(), "pid": os.getpid()}
+        for _ in range(2):
+            try:
+                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _read_claim(p)
+                if holder == me:
+                    return True
+                if holder is None and _age(p) < 30:
+                    return False            # being written this instant
+                if holder is not None and not _dead(holder):
+                    return False
+                p.unlink(missing_ok=True)   # stale (its process died) or unreadable: retry
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return True
+        return False
+
+    def release(self, config: dict) -> None:
+        """Drop this process's claim on the cell (done, failed or interrupted)."""
+        p = self._claim_path(config)
+        if _read_claim(p) == {"host": socket.gethostname(), "pid": os.getpid()}:
+            p.unlink(missing_ok=True)
+
+
+def _age(p: Path) -> float:
+    try:
+        return time.time() - p.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _read_claim(p: Path) -> dict | None:
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None     # gone, or being written this instant
+    return {"host": doc.get("host"), "pid": doc.get("pid")} if isinstance(doc, dict) else None
+
+
+def _dead(holder: dict) -> bool:
+    """Whether a claim's process is known to be gone (only checkable on this host; claims of
+    other hosts are respected until they are released)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, TypeError, ValueError):
+        return False
+    return False
+
 
 @dataclass
 class Cell:
@@ -135,14 +207,21 @@ class Cell:
     compute: object
 
 
+class CellsElsewhere(Exception):
+    """Raised by ``run_cells(..., wait=False)`` when, after computing every cell it could, some
+    cells are still being computed by other processes (a ``--jobs`` worker moves on)."""
+
+
 def run_cells(cells: list[Cell], cache: CellCache, fingerprint: str | None,
-              progress: bool = True, desc: str = "cells") -> list[dict]:
+              progress: bool = True, desc: str = "cells", wait: bool = True,
+              poll: float = 2.0) -> list[dict]:
     """Results of ``cells`` in order: cached ones read back, the others computed and cached.
 
     A result is the cached document: ``key``, ``config``, ``provenance``, ``seconds`` and what
     ``compute`` returned; a failed cell gives ``{"config", "error"}`` (not cached).
-    Duplicated configurations are computed once. Progress counts cells and estimates the
-    time left from the cells computed in this run.
+    Duplicated configurations are computed once. A cell another process has claimed is skipped
+    and, once every other cell is done, waited for (``wait``; else ``CellsElsewhere``).
+    Progress counts cells and estimates the time left from the cells computed in this run.
     """
     from tqdm.auto import tqdm
 
@@ -163,23 +242,51 @@ def run_cells(cells: list[Cell], cache: CellCache, fingerprint: str | None,
     bar = tqdm(total=n_unique, initial=len(results), desc=desc, unit="cell",
                disable=not progress, dynamic_ncols=True)
     try:
-        for c in todo:
-            bar.set_postfix_str(_label(c.config)[:40])
-            t0 = time.perf_counter()
-            try:
-                out = c.compute(c.config)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # noqa: BLE001 - one failed cell must not stop the grid
-                results[cell_key(c.config)] = {"config": jsonable(c.config),
-                                               "error": f"{type(exc).__name__}: {exc}"}
+        while todo:
+            elsewhere = []
+            for c in todo:
+                k = cell_key(c.config)
+                if not cache.claim(c.config):
+                    elsewhere.append(c)
+                    continue
+                try:
+                    # another process may have finished it since we looked
+                    hit = cache.get(c.config)
+                    results[k] = hit if hit is not None else _compute(c, cache, fingerprint, bar)
+                finally:
+                    cache.release(c.config)
                 bar.update(1)
-                continue
-            seconds = time.perf_counter() - t0
-            doc = {"provenance": provenance(c.config, c.config.get("seed"), fingerprint),
-                   "seconds": round(seconds, 3), **out}
-            results[cell_key(c.config)] = cache.put(c.config, doc)
-            bar.update(1)
+            if elsewhere and not wait:
+                raise CellsElsewhere(f"{len(elsewhere)} {desc} cell(s) are being computed by "
+                                     "other processes")
+            todo = []
+            for c in elsewhere:
+                hit = cache.get(c.config)
+                if hit is not None:
+                    results[cell_key(c.config)] = hit
+                    bar.update(1)
+                else:
+                    todo.append(c)
+            if todo:
+                bar.set_postfix_str(f"waiting for {len(todo)} cell(s) of other processes")
+                time.sleep(poll)
     finally:
         bar.close()
     return [results[cell_key(c.config)] for c in cells]
+
+
+def _compute(c: Cell, cache: CellCache, fingerprint: str | None, bar) -> dict:
+    """One cell computed and cached; a failure is returned as ``{"config", "error"}``."""
+    bar.set_postfix_str(_label(c.config)[:40])
+    t0 = time.perf_counter()
+    try:
+        out = c.compute(c.config)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one failed cell must not stop the grid
+        return {"config": jsonable(c.config), "error": f"{type(exc).__name__}: {exc}"}
+    seconds = time.perf_counter() - t0
+    doc = {"provenance": provenance(c.config, c.config.get("seed"), fingerprint),
+           "seconds": round(seconds, 3), "computed_by": f"{socket.gethostname()}:{os.getpid()}",
+           **out}
+    return cache.put(c.config, doc)
