@@ -167,7 +167,6 @@ def _claim_as(cache, cell, pid):
 
 
 def test_cells_claimed_by_a_live_process_are_left_to_it(tmp_path):
-    import os
     import subprocess
     import threading
 
