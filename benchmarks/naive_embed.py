@@ -29,13 +29,14 @@ def main() -> None:
     ap.add_argument("--split", action="store_true",
                     help="INPUT is a dataset for leporid's loader + 20-core split (train part)")
     ap.add_argument("--format", default=None)
+    ap.add_argument("--protocol", default="kcore", help="with --split: kcore or authors")
     ap.add_argument("--k", type=int, default=1000)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--alpha", type=float, default=0.5)
     a = ap.parse_args()
     if a.split:
         from leporid.data import load, prepare
-        X = prepare(load(a.input, a.format)).train.tocsr()
+        X = prepare(load(a.input, a.format), protocol=a.protocol).train.tocsr()
     else:
         df = pd.read_csv(a.input, sep=a.sep, header=None, usecols=[0, 1], names=["u", "i"])
         u, ui = pd.factorize(df["u"])

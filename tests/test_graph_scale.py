@@ -57,6 +57,42 @@ def test_distributed_graph_equals_single_process():
         np.testing.assert_array_equal(a.data, b.data)
 
 
+def test_prestarted_connection_is_taken_over_and_warmed():
+    distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
+    from leporid.graph import distributed as dist_mod
+
+    X = random_binary(80, 20, 0.25, seed=6)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp://", dashboard_address=None) as cluster:
+        addr = cluster.scheduler_address
+        dist_mod.prestart(addr)
+        dist_mod.prestart(addr)                 # a second call does not start another
+        assert addr in dist_mod._PENDING
+        client, own = dist_mod.connect(addr)
+        try:
+            assert addr not in dist_mod._PENDING and own is None
+            graph = knn_graph(X, 7, client=client)
+        finally:
+            dist_mod.close(client, own)
+    ref = jaccard_knn_graph(X, 7)
+    np.testing.assert_array_equal(graph.indices, ref.indices)
+    np.testing.assert_array_equal(graph.data, ref.data)
+
+
+
+def test_a_failed_prestart_surfaces_in_connect(monkeypatch):
+    from leporid.graph import distributed as dist_mod
+
+    def refuse(spec):
+        raise OSError(f"cannot reach {spec}")
+
+    monkeypatch.setattr(dist_mod, "_connect", refuse)
+    dist_mod.prestart("tcp://nowhere:1")
+    with pytest.raises(OSError, match="cannot reach tcp://nowhere:1"):
+        dist_mod.connect("tcp://nowhere:1")
+    assert "tcp://nowhere:1" not in dist_mod._PENDING
+
+
 def test_approximate_recall_on_planted_communities():
     X = planted()
     k = 20

@@ -188,6 +188,10 @@ def run(args) -> int:
         Path("results/embeddings") /
         f"{dataset_stem(args.dataset if args.input is None else args.input)}_{args.method}")
     check_output_dir(out)
+    if args.scheduler:      # the cluster starts while the input is read
+        from ..graph.distributed import prestart
+
+        prestart(args.scheduler)
     from ..data import load
     from ..init import compute
     from ..init.loader import save_embeddings
