@@ -271,7 +271,11 @@ def _save(path: Path, model, opt, sched, state, history) -> None:
           "scheduler": sched.state_dict() if sched is not None else None,
           "step": state["step"], "best": state["best"], "bad": state["bad"],
           "done": state["done"], "config_key": _config_key(model),
-          "fingerprint": json.dumps(model.fingerprint_)}
+          "fingerprint": json.dumps(model.fingerprint_),
+          # the global torch generator drives dropout (NGCF, NCF...): a resumed run continues
+          # its stream, so it equals an uninterrupted one bit for bit
+          "rng": torch.get_rng_state(),
+          "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
     buf = io.BytesIO()
     torch.save(ck, buf)
     atomic_write(path, buf.getvalue())
@@ -294,6 +298,10 @@ def _resume(path: Path, model, opt, sched, state, history) -> None:
         opt.load_state_dict(ck["optimizer"])
         if sched is not None and ck["scheduler"] is not None:
             sched.load_state_dict(ck["scheduler"])
+        if ck.get("rng") is not None:
+            torch.set_rng_state(ck["rng"])
+        if ck.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["cuda_rng"])
         state.update(step=int(ck["step"]), best=float(ck["best"]), bad=int(ck["bad"]),
                      done=bool(ck["done"]), best_state=ck["model"]["state_dict"])
         history.extend(json.loads(ck["model"]["attributes"])["history_"])
