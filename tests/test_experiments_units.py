@@ -346,3 +346,13 @@ def test_stored_relative_improvements_follow_from_the_stored_rows():
                                         t6[f"relative_improvement/{br}"]["ML-1M"][m])
     assert t6["both/s"]["ML-1M"] == n["table4"]["dlr2/leporid"]["ML-1M"]
     assert checked == 3 * 4 * 5
+
+
+def test_markdown_shows_the_std_of_every_multi_seed_mean():
+    from leporid.experiments.render import md_rows
+
+    rows = [{"model": "toppop", "HR@10": 0.5, "HR@10 std": 0.0, "seeds": 3},
+            {"model": "x", "HR@10": 0.4, "HR@10 std": 0.0, "seeds": 1},
+            {"model": "y", "HR@10": 0.3, "HR@10 std": 1e-17, "seeds": 3}]
+    md, _ = md_rows(rows, ["model"], metrics=["HR@10"])
+    assert [r["HR@10"] for r in md] == ["**0.5000 ± 0.0000**", "0.4000", "0.3000 ± 0.0000"]

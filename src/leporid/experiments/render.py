@@ -86,7 +86,9 @@ def md_rows(rows: list[dict], label_cols: list[str], groups: list[list[int]] | N
                 s = pct(v)
             else:
                 s = fmt(v)
-                if r.get(f"{m} std") and not math.isnan(r[f"{m} std"]):
+                sd = r.get(f"{m} std")
+                # every mean over 2+ seeds shows its std, 0 included (TopPop is deterministic)
+                if sd is not None and not math.isnan(sd) and (r.get("seeds", 0) > 1 or sd):
                     s += f" ± {fmt(r[f'{m} std'])}"
                 if v is not None and not math.isnan(v) and v == best.get((i, m)):
                     s = f"**{s}**"
