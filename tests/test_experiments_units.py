@@ -205,6 +205,39 @@ def test_cells_claimed_by_a_live_process_are_left_to_it(tmp_path):
     assert not list(tmp_path.glob("*.claim"))
 
 
+def test_claims_of_other_hosts_go_stale_and_computing_keeps_a_claim_fresh(tmp_path,
+                                                                          monkeypatch):
+    import json
+    import os
+
+    from leporid.experiments import grid
+
+    cache = CellCache(tmp_path)
+    cell = Cell({"kind": "t", "seed": 1}, lambda c: {"v": 1})
+    p = cache.path(cell.config).with_suffix(".claim")
+    p.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+    assert not cache.claim(cell.config)                     # a live claim of another host
+    old = time.time() - grid.STALE_CLAIM_S - 1
+    os.utime(p, (old, old))
+    assert cache.claim(cell.config)                         # stale: taken over
+    cache.release(cell.config)
+    assert not p.exists()
+
+    # while a cell computes, its claim is touched (here every 0.05 s)
+    monkeypatch.setattr(grid, "STALE_CLAIM_S", 0.3)
+    ages = []
+
+    def slow(c):
+        claim = cache.path(c).with_suffix(".claim")
+        os.utime(claim, (old, old))
+        time.sleep(0.3)
+        ages.append(time.time() - claim.stat().st_mtime)
+        return {"v": 2}
+
+    res = run_cells([Cell({"kind": "t", "seed": 2}, slow)], cache, None, progress=False)
+    assert res[0]["v"] == 2 and ages[0] < 0.3
+
+
 def test_failed_cell_is_reported_and_not_cached(tmp_path):
     cache = CellCache(tmp_path)
     n = []

@@ -17,7 +17,8 @@ Hence
 - several processes can work on one grid at once (``leporid reproduce --jobs N``, or runs on
   machines sharing the folder): a process *claims* a cell (``<label>-<hash>.claim``, created
   exclusively) before computing it, others skip it and come back for its result; a claim whose
-  process died on this host is taken over.
+  process died on this host, or that nobody refreshed for ``STALE_CLAIM_S`` (a computing
+  process touches its claim every 50 s), is taken over.
 
 Budgets (``BUDGETS``) set seeds, tuning trials, training lengths, K and the Fig. 2/4 grids.
 """
@@ -152,9 +153,10 @@ class CellCache:
                 holder = _read_claim(p)
                 if holder == me:
                     return True
-                if holder is None and _age(p) < 30:
+                fresh = _age(p) < STALE_CLAIM_S     # its process refreshes it (heartbeat)
+                if holder is None and fresh:
                     return False            # being written this instant
-                if holder is not None and not _dead(holder):
+                if holder is not None and fresh and not _dead(holder):
                     return False
                 p.unlink(missing_ok=True)   # stale (its process died) or unreadable: retry
                 continue
@@ -163,11 +165,44 @@ class CellCache:
             return True
         return False
 
+    def heartbeat(self, config: dict):
+        """A context manager that keeps this process's claim on the cell fresh (touched every
+        ``STALE_CLAIM_S / 6`` s) while the cell is computed, so that only claims of processes
+        that stopped — on any host — grow stale."""
+        import threading
+        from contextlib import contextmanager
+
+        p = self._claim_path(config)
+
+        @contextmanager
+        def beating():
+            stop = threading.Event()
+
+            def touch():
+                while not stop.wait(STALE_CLAIM_S / 6):
+                    try:
+                        os.utime(p)
+                    except OSError:
+                        pass
+            t = threading.Thread(target=touch, name="leporid-claim", daemon=True)
+            t.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                t.join()
+        return beating()
+
     def release(self, config: dict) -> None:
         """Drop this process's claim on the cell (done, failed or interrupted)."""
         p = self._claim_path(config)
         if _read_claim(p) == {"host": socket.gethostname(), "pid": os.getpid()}:
             p.unlink(missing_ok=True)
+
+
+#: a claim not refreshed for this long belongs to a process that stopped (killed, or its
+#: machine gone): another process takes the cell over
+STALE_CLAIM_S = 300.0
 
 
 def _age(p: Path) -> float:
@@ -186,8 +221,8 @@ def _read_claim(p: Path) -> dict | None:
 
 
 def _dead(holder: dict) -> bool:
-    """Whether a claim's process is known to be gone (only checkable on this host; claims of
-    other hosts are respected until they are released)."""
+    """Whether a claim's process is known to be gone (only checkable on this host; a claim of
+    another host counts as gone once it is stale)."""
     if holder.get("host") != socket.gethostname():
         return False
     try:
@@ -252,7 +287,10 @@ def run_cells(cells: list[Cell], cache: CellCache, fingerprint: str | None,
                 try:
                     # another process may have finished it since we looked
                     hit = cache.get(c.config)
-                    results[k] = hit if hit is not None else _compute(c, cache, fingerprint, bar)
+                    if hit is None:
+                        with cache.heartbeat(c.config):
+                            hit = _compute(c, cache, fingerprint, bar)
+                    results[k] = hit
                 finally:
                     cache.release(c.config)
                 bar.update(1)
