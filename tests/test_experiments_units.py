@@ -389,3 +389,16 @@ def test_markdown_shows_the_std_of_every_multi_seed_mean():
             {"model": "y", "HR@10": 0.3, "HR@10 std": 1e-17, "seeds": 3}]
     md, _ = md_rows(rows, ["model"], metrics=["HR@10"])
     assert [r["HR@10"] for r in md] == ["**0.5000 ± 0.0000**", "0.4000", "0.3000 ± 0.0000"]
+
+
+def test_fig4_full_graph_ks_share_one_cell():
+    from types import SimpleNamespace
+
+    from leporid.experiments.fig4 import graph_k
+
+    ctx = SimpleNamespace(split=SimpleNamespace(n_users=917, n_items=937),
+                          budget=SimpleNamespace(neighbors=1000))
+    # 936 is the last K below the full graph on the item side
+    assert [graph_k(ctx, k) for k in (100, 935, 936, 1000, 2000)] == [100, 935, 1000, 1000, 1000]
+    ctx.budget.neighbors = 100          # a budget K that is not full: nothing is merged
+    assert [graph_k(ctx, k) for k in (936, 2000)] == [936, 2000]
