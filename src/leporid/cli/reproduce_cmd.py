@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 
-from .common import add_dataset_args
+from .common import add_dataset_args, int_option
 
 ARTEFACT_HELP = ("table2 (statistics), table3 (inits x neural models), table4 (vs classic "
                  "models), table5 (tail users), table6 (losses), table7 (architectures), fig2 "
@@ -29,18 +29,19 @@ def register(sub) -> None:
                    help=ARTEFACT_HELP)
     add_dataset_args(p)
     p.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
-                   help="smoke: minutes, 1 seed (not for conclusions); default: 3 seeds "
-                        "(the default); paper: the paper's settings")
+                   help="smoke: minutes, 1 seed (not for conclusions); default: 3 seeds, "
+                        "DLR² 2 epochs, the other models to early stopping (the default); "
+                        "paper: the paper's settings, DLR² to early stopping")
     p.add_argument("--seeds", type=_seeds, default=None,
                    help="comma-separated seeds (overrides the budget's), e.g. 123,124,125")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    p.add_argument("--threads", type=_positive, default=None,
+    p.add_argument("--threads", type=int_option(1), default=None,
                    help="torch CPU threads (1 is faster when other processes load the cores)")
     p.add_argument("--out", default=None, help="output folder (default results/<dataset>)")
     p.add_argument("--fresh", action="store_true",
                    help="recompute every cell (e.g. after changing the code), overwriting the "
                         "cache")
-    p.add_argument("--jobs", type=_positive, default=1,
+    p.add_argument("--jobs", type=int_option(1), default=1,
                    help="processes computing cells at once (default 1); models train with one "
                         "torch thread by default, so on N cores use --jobs N")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -59,15 +60,6 @@ def _seeds(text: str) -> tuple[int, ...]:
                                          f"got {text!r}")
     return seeds
 
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return n
 
 
 def _worker_argv(argv: list[str]) -> list[str]:

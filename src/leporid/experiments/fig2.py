@@ -166,11 +166,5 @@ def run(ctx) -> dict:
     notes = [f"{spec['graphs']} BA graphs, n = {spec['n']}, m = {spec['m']}, {spec['dims']} "
              f"dimensions, {spec['insertions']} insertions per node; seed {seed}",
              "figure: fig2.png beside this file"]
-    paths = write_artefact(ctx, "fig2", TITLE, rows, md, claims, notes, extra={"setup": spec},
-                           csv_columns=cols)
-    try:
-        plot(rows, ctx.out / "fig2.png")
-        paths["png"] = ctx.out / "fig2.png"
-    except ImportError:
-        pass
-    return paths
+    return write_artefact(ctx, "fig2", TITLE, rows, md, claims, notes, extra={"setup": spec},
+                          csv_columns=cols, figure=plot)

@@ -83,10 +83,4 @@ def run(ctx) -> dict:
     md = md_rows(rows, ["parameter", "value"], [g for g in groups if g])
     for r in md[0]:
         r["value"] = f"{r['value']:g}"
-    paths = write_artefact(ctx, "fig4", TITLE, rows, md, claims, notes)
-    try:
-        _plot(rows, ctx.out / "fig4.png")
-        paths["png"] = ctx.out / "fig4.png"
-    except ImportError:
-        pass
-    return paths
+    return write_artefact(ctx, "fig4", TITLE, rows, md, claims, notes, figure=_plot)

@@ -30,7 +30,9 @@ import json
 import os
 import re
 import socket
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -165,33 +167,26 @@ class CellCache:
             return True
         return False
 
+    @contextmanager
     def heartbeat(self, config: dict):
-        """A context manager that keeps this process's claim on the cell fresh (touched every
-        ``STALE_CLAIM_S / 6`` s) while the cell is computed, so that only claims of processes
-        that stopped — on any host — grow stale."""
-        import threading
-        from contextlib import contextmanager
+        """Keep this process's claim on the cell fresh (touched every ``STALE_CLAIM_S / 6`` s)
+        while the block runs, so that only claims of processes that stopped — on any host —
+        grow stale."""
+        p, stop = self._claim_path(config), threading.Event()
 
-        p = self._claim_path(config)
-
-        @contextmanager
-        def beating():
-            stop = threading.Event()
-
-            def touch():
-                while not stop.wait(STALE_CLAIM_S / 6):
-                    try:
-                        os.utime(p)
-                    except OSError:
-                        pass
-            t = threading.Thread(target=touch, name="leporid-claim", daemon=True)
-            t.start()
-            try:
-                yield
-            finally:
-                stop.set()
-                t.join()
-        return beating()
+        def touch():
+            while not stop.wait(STALE_CLAIM_S / 6):
+                try:
+                    os.utime(p)
+                except OSError:
+                    pass
+        t = threading.Thread(target=touch, name="leporid-claim", daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
 
     def release(self, config: dict) -> None:
         """Drop this process's claim on the cell (done, failed or interrupted)."""

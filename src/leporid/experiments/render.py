@@ -132,9 +132,11 @@ def describe(comp: dict) -> str:
 
 def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[dict], list[str]],
                    claims: list[dict] | None = None, notes: list[str] | None = None,
-                   extra: dict | None = None, csv_columns: list[str] | None = None) -> dict:
+                   extra: dict | None = None, csv_columns: list[str] | None = None,
+                   figure=None) -> dict:
     """Write ``<out>/<name>.json`` (provenance, rows, claims, notes, extra), ``.csv`` (numeric
-    rows) and ``.md`` (title, table, notes, claims); return the paths."""
+    rows) and ``.md`` (title, table, notes, claims), and with ``figure(rows, path)`` the
+    ``.png`` (left out when matplotlib is not installed); return the paths."""
     import pandas as pd
 
     claims = claims or []
@@ -158,6 +160,12 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
         body += [""] + [f"- {n}" for n in notes]
     text = "\n".join(body) + "\n" + claims_markdown(claims)
     paths["md"] = atomic_write(stem.with_suffix(".md"), text)
+    if figure is not None:
+        try:
+            figure(rows, stem.with_suffix(".png"))
+            paths["png"] = stem.with_suffix(".png")
+        except ImportError:         # matplotlib is optional (the `reproduce` extra)
+            pass
     return paths
 
 
