@@ -199,3 +199,21 @@ def test_default_threading_policy_is_one_thread_and_is_restored(split):
         assert training_threads(None) == 1 and training_threads(3) == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_keep_heap_applies_once_on_glibc_and_can_be_turned_off():
+    """``train.loop.keep_heap`` raises glibc's malloc thresholds once per process (faster CPU
+    steps, see its docstring); ``LEPORID_KEEP_HEAP=0`` leaves malloc alone."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    code = "from leporid.train.loop import keep_heap; print(keep_heap(), keep_heap())"
+    env = {**os.environ}
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    off = subprocess.run([sys.executable, "-c", code], env={**env, "LEPORID_KEEP_HEAP": "0"},
+                         capture_output=True, text=True)
+    assert off.stdout.split() == ["False", "False"], off.stderr
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert on.stdout.split() == ["True", "True"], on.stderr

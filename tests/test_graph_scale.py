@@ -215,3 +215,31 @@ def test_blocked_sparse_torch_graph_matches_cpu_kernel(device):
     blocked = knn_rows_sparse_torch(X, 12, device, block_rows=64)
     for a, b in zip(cpu, blocked):
         np.testing.assert_array_equal(a, b)
+
+
+def test_taste_communities_make_users_of_one_community_more_similar():
+    """``power_law_interactions(communities=C, affinity=a)``: a user's items come mostly from
+    its community's ranking, so same-community pairs overlap far more than other pairs; with
+    affinity 0 the communities make no difference. The interaction count stays as asked."""
+    from leporid.data.synthetic import power_law_interactions
+
+    def jaccard_by_community(affinity):
+        inter = power_law_interactions(400, 300, 12_000, min_per_user=10, seed=5,
+                                       communities=4, affinity=affinity)
+        X = inter.to_csr()
+        X.data[:] = 1.0
+        S = (X @ X.T).toarray()
+        deg = S.diagonal()
+        J = S / (deg[:, None] + deg[None, :] - S)
+        c = inter.meta["community"]
+        same = (c[:, None] == c[None, :]) & ~np.eye(len(c), dtype=bool)
+        assert len(np.unique(c)) == 4 and np.bincount(c)[0] > np.bincount(c)[3]  # Zipf sizes
+        return X.nnz, J[same].mean(), J[~same].mean()
+
+    nnz, same, other = jaccard_by_community(0.9)
+    assert abs(nnz - 12_000) / 12_000 < 0.05
+    assert same > 2 * other
+    _, same0, other0 = jaccard_by_community(0.0)
+    assert abs(same0 / other0 - 1) < 0.1
+    with pytest.raises(ValueError, match="affinity"):
+        power_law_interactions(10, 10, 50, communities=2, affinity=1.5)
