@@ -79,6 +79,34 @@ def test_prestarted_connection_is_taken_over_and_warmed():
     np.testing.assert_array_equal(graph.data, ref.data)
 
 
+@pytest.mark.parametrize("approximate", [False, {"bands": 16, "sample": 0}])
+def test_embedding_on_a_cluster_equals_one_process(approximate):
+    """``LeporidEmbedding(scheduler=...)`` submits both sides' graphs at once and solves the
+    users' eigenproblem while the items' graph is built: the same embeddings as one process,
+    and the client is closed afterwards."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
+    from leporid.init.spectral_init import LeporidEmbedding
+
+    X = random_binary(90, 40, 0.2, seed=8)
+    one = LeporidEmbedding(n_components=6, n_neighbors=12, approximate=approximate).fit(X)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp://", dashboard_address=None) as cluster:
+        est = LeporidEmbedding(n_components=6, n_neighbors=12, approximate=approximate,
+                               scheduler=cluster.scheduler_address).fit(X)
+        assert "connect" in est.timings_
+        import time
+
+        deadline = time.monotonic() + 5       # ours closed: only the scheduler's own remains
+        while len(cluster.scheduler.clients) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(cluster.scheduler.clients) == ["fire-and-forget"]
+    for side in ("user", "item"):
+        np.testing.assert_allclose(getattr(est, f"{side}_eigenvalues_"),
+                                   getattr(one, f"{side}_eigenvalues_"), rtol=1e-10)
+        np.testing.assert_allclose(np.abs(getattr(est, f"{side}_embeddings_")),
+                                   np.abs(getattr(one, f"{side}_embeddings_")), atol=1e-5)
+        assert est.info_[side]["edges"] == one.info_[side]["edges"]
+
 
 def test_a_failed_prestart_surfaces_in_connect(monkeypatch):
     from leporid.graph import distributed as dist_mod
@@ -243,3 +271,25 @@ def test_taste_communities_make_users_of_one_community_more_similar():
     assert abs(same0 / other0 - 1) < 0.1
     with pytest.raises(ValueError, match="affinity"):
         power_law_interactions(10, 10, 50, communities=2, affinity=1.5)
+
+
+def test_embed_cli_on_a_local_cluster_equals_one_process(tmp_path, capsys):
+    """``leporid embed --scheduler local:2`` (a LocalCluster of two thread workers) writes
+    the same embeddings as the single-process command."""
+    pytest.importorskip("distributed", reason="dask.distributed not installed")
+    from leporid.cli import main
+
+    X = random_binary(60, 30, 0.25, seed=9).tocoo()
+    f = tmp_path / "train.txt"
+    f.write_text("".join(f"{u} {i} 5 {t}\n" for t, (u, i) in enumerate(zip(X.row, X.col))))
+    outs = []
+    for extra in ([], ["--scheduler", "local:2"]):
+        out = tmp_path / f"emb{len(extra)}"
+        assert main(["embed", "--input", str(f), "--format", "authors", "--neighbors", "8",
+                     "--dim", "4", "--no-cache", "--device", "cpu", "--out", str(out),
+                     *extra]) == 0
+        outs.append(out)
+    assert "dask: connected" in capsys.readouterr().out
+    for name in ("user_embeddings.npy", "item_embeddings.npy"):
+        np.testing.assert_allclose(np.abs(np.load(outs[1] / name)),
+                                   np.abs(np.load(outs[0] / name)), atol=1e-5)

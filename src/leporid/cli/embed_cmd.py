@@ -53,8 +53,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto",
                    help="cpu, cuda or auto (GPU when present), for initialisers with a device")
     p.add_argument("--scheduler", default=None, type=_scheduler, metavar="SPEC",
-                   help="build the graphs on Dask: local:N (a local cluster of N worker "
-                        "processes) or tcp://HOST:PORT (a running scheduler); needs "
+                   help="build the graphs on Dask: local:N (a local cluster of N "
+                        "workers in this process) or tcp://HOST:PORT (a running scheduler); needs "
                         "leporid[dist]")
     p.add_argument("--approximate", nargs="?", const="", default=None, type=_approximate,
                    metavar="KEY=INT,...",

@@ -20,24 +20,39 @@ def knn_graph(X, k: int, *, device: str = "cpu", approximate: dict | bool | None
     ``recall`` of the approximate neighbour lists (``neighbour_recall`` on ``sample`` rows, 200
     by default; 0 skips it).
     """
-    if approximate is True:
-        approximate = {}
-    if approximate is False:
-        approximate = None
-    if approximate is not None:
-        approximate = dict(approximate)
-        sample = approximate.pop("sample", 200)
-        approximate.pop("compare", None)
     if client is not None:
-        from .distributed import knn_rows_dask
-
-        rows = knn_rows_dask(X, k, client, approximate=approximate)
-    elif approximate is not None:
+        return submit_knn_graph(X, k, client, approximate=approximate)(info)
+    approximate, sample = _approximate_params(approximate)
+    if approximate is not None:
         from .approximate import approx_knn_rows
 
-        rows = approx_knn_rows(X, k, **approximate)
-    else:
-        return jaccard_knn_graph(X, k, device=device, progress=progress, desc=desc)
+        return _finish(X, k, approx_knn_rows(X, k, **approximate), approximate, sample, info)
+    return jaccard_knn_graph(X, k, device=device, progress=progress, desc=desc)
+
+
+def submit_knn_graph(X, k: int, client, *, approximate: dict | bool | None = None):
+    """``knn_graph`` on a Dask cluster, started now: returns ``result(info=None)``, which waits
+    for the workers and returns the graph. The client is free meanwhile (``LeporidEmbedding``
+    solves the users' eigenproblem while the workers build the items' graph)."""
+    from .distributed import submit_knn_rows
+
+    approximate, sample = _approximate_params(approximate)
+    rows = submit_knn_rows(X, k, client, approximate=approximate)
+    return lambda info=None: _finish(X, k, rows(), approximate, sample, info)
+
+
+def _approximate_params(approximate):
+    """(parameters for approx_knn_rows or None, rows sampled for the recall check)."""
+    if approximate is None or approximate is False:
+        return None, 0
+    approximate = {} if approximate is True else dict(approximate)
+    sample = approximate.pop("sample", 200)
+    approximate.pop("compare", None)
+    return approximate, sample
+
+
+def _finish(X, k, rows, approximate, sample, info) -> sp.csr_matrix:
+    """Symmetrise directed CSR arrays; for an approximate graph measure the recall first."""
     if approximate is not None and info is not None and sample:
         import time
 

@@ -99,18 +99,21 @@ class LaplacianEigenmaps(BaseEstimator):
             raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
                              f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
 
-    def _side(self, X, name, client=None):
+    def _side(self, X, name, graph=None):
+        """``graph``: a started Dask build (``submit_knn_graph``) of this side's graph."""
         device = resolve_device(self.device)
-        if device.startswith("cuda") and not self.approximate and client is None:
+        if device.startswith("cuda") and not self.approximate and graph is None:
             from ..graph.jaccard_torch import dense_fits
 
             if dense_fits(X.shape[0], X.shape[1], device):
                 return self._side_dense_torch(X, name, device)
         t0 = time.perf_counter()
         ginfo: dict = {}
-        if self.approximate or client is not None:
+        if graph is not None:
+            W = graph(ginfo)
+        elif self.approximate:
             W = knn_graph(X, self.n_neighbors, device=device, approximate=self.approximate,
-                          client=client, progress=self.progress, desc=f"{name} graph", info=ginfo)
+                          progress=self.progress, desc=f"{name} graph", info=ginfo)
         else:  # exact graphs go through the KNN-graph cache when one is active
             W = cached_knn_graph(X, self.n_neighbors, name, device=device,
                                  progress=self.progress, desc=f"{name} graph")
@@ -184,28 +187,51 @@ class LaplacianEigenmaps(BaseEstimator):
             from ..graph.approximate import warm_up_kernels as approx_kernels
 
             compile_s += approx_kernels()
-        client = cluster = None
-        if self.scheduler:
-            from ..graph.distributed import connect
-
-            t0 = time.perf_counter()
-            client, cluster = connect(self.scheduler)
-            self.timings_["connect"] = time.perf_counter() - t0
-        try:
-            for name, M in (("user", X), ("item", X.T.tocsr())):
-                self._fit_side(name, M, client)
-        finally:
-            if client is not None:
-                from ..graph.distributed import close
-
-                close(client, cluster)
+        sides = (("user", X), ("item", X.T.tocsr()))
+        if not self.scheduler:
+            for name, M in sides:
+                self._fit_side(name, M)
+        else:
+            self._fit_distributed(sides)
         self.timings_["total"] = sum(self.timings_.values())
         if compile_s:
             self.timings_["compile"] = compile_s
         return self
 
-    def _fit_side(self, name, M, client):
-        emb, res, info, tg, te = self._side(M, name, client)
+    def _fit_distributed(self, sides) -> None:
+        """Both graphs are submitted to the cluster at once, so the workers build the items'
+        graph while this process solves the users' eigenproblem; the cluster is closed in the
+        background as soon as the last graph is gathered."""
+        import threading
+
+        from ..graph.build import submit_knn_graph
+        from ..graph.distributed import close, connect
+
+        t0 = time.perf_counter()
+        client, cluster = connect(self.scheduler)
+        self.timings_["connect"] = time.perf_counter() - t0
+        closing = threading.Thread(target=close, args=(client, cluster), daemon=True)
+        try:
+            graphs = {name: submit_knn_graph(M, self.n_neighbors, client,
+                                             approximate=self.approximate or None)
+                      for name, M in sides}
+
+            def last_graph(info=None, result=graphs[sides[-1][0]]):
+                try:
+                    return result(info)
+                finally:
+                    closing.start()
+            graphs[sides[-1][0]] = last_graph
+            for name, M in sides:
+                self._fit_side(name, M, graphs[name])
+        finally:
+            if closing.is_alive() or closing.ident is not None:
+                closing.join()
+            else:
+                close(client, cluster)
+
+    def _fit_side(self, name, M, graph=None):
+        emb, res, info, tg, te = self._side(M, name, graph)
         setattr(self, f"{name}_embeddings_", emb)
         setattr(self, f"{name}_eigenvalues_", res.eigenvalues)
         setattr(self, f"{name}_residuals_", res.residuals)
