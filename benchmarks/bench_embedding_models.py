@@ -4,6 +4,8 @@ their defaults: epoch time, epochs, wall time and test metrics (prints one JSON 
     python benchmarks/bench_embedding_models.py --dataset ml-100k.inter --model ngcf --init random
     python benchmarks/bench_embedding_models.py --model lightgcn --init leporid --param lr=1e-2
     python benchmarks/bench_embedding_models.py --model ngcf --init leporid --init-param output=raw
+    python benchmarks/bench_embedding_models.py --dataset ml-1m.pairs.txt --format steam-seq \
+        --protocol authors --model hgn --init leporid          # the paper's ML-1M as it ran it
 
 ``epoch_s`` is the mean training time of one epoch (optimizer steps only, from the loop's
 ``steps_per_s``); ``wall_s`` the whole fit (initialiser, training, every validation).
@@ -21,6 +23,8 @@ import time
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="ml-latest-small")
+    ap.add_argument("--format", default=None)
+    ap.add_argument("--protocol", default="kcore", choices=("kcore", "authors"))
     ap.add_argument("--model", required=True)
     ap.add_argument("--init", default="random")
     ap.add_argument("--seed", type=int, default=123)
@@ -37,7 +41,7 @@ def main(argv=None) -> None:
     from leporid.eval import evaluate
     from leporid.models import make_model
 
-    split = prepare(load(args.dataset))
+    split = prepare(load(args.dataset, args.format), protocol=args.protocol)
     params = dict(parse_param(t) for t in args.param)
     if args.init_param:
         params["init_params"] = dict(parse_param(t) for t in args.init_param)
@@ -58,7 +62,8 @@ def main(argv=None) -> None:
     per_epoch = [e["step"] / e["epoch"] / e["steps_per_s"] for e in h if e.get("steps_per_s")]
     best = [e for e in h if e["best"]][-1]
     res = evaluate(model, split, "test")
-    row = {"model": args.model, "init": args.init, "seed": args.seed, "params": params,
+    row = {"dataset": os.path.basename(str(args.dataset)), "protocol": args.protocol,
+           "model": args.model, "init": args.init, "seed": args.seed, "params": params,
            "device": str(model.device), "threads": model.threads,
            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
            "torch": torch.__version__,
