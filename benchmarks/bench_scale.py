@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--json", default=None)
     ap.add_argument("--data", choices=("flat", "taste"), default="flat")
+    ap.add_argument("--workdir", default=None, help="keep the eigenvectors here; approximate "
+                    "runs compare with an exact run of the same size found there")
     ap.add_argument("--approximate", default="", help="approximate-mode parameters, e.g. fan=32")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -126,7 +128,8 @@ def main() -> None:
         return
     from leporid.spectral.result import subspace_agreement
 
-    work = Path(tempfile.mkdtemp(prefix="leporid-scale-"))
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="leporid-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
     print(f"# data {args.data}, K = {args.k}, approximate parameters {args.approximate or 'default'}")
     rows = []
     print(f"{'size':5s} {'mode':13s} {'graph s':>8s} {'eigen s':>8s} {'process s':>9s} "

@@ -193,7 +193,9 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
     from .approximate import lsh_tables, padded_to_csr, refine_neighbours
 
     params = dict(approximate)
-    refine, fan = params.pop("refine", 3), params.pop("fan", None)
+    refine = {key: params.pop(key) for key in ("refine", "fan", "top") if key in params}
+    refine["rounds"] = refine.pop("refine", 4)
+    refine["seed"] = params.get("seed", 123)
     tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
                             broadcast=True)
     futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)
@@ -202,6 +204,6 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
     def approx_result():
         parts = [p for _, p in sorted(client.gather(futures), key=lambda p: p[0])]
         lists = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
-        return padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan))
+        return padded_to_csr(*refine_neighbours(X, lists, **refine))
 
     return approx_result
