@@ -85,7 +85,7 @@ def test_embedding_on_a_cluster_equals_one_process(approximate):
     users' eigenproblem while the items' graph is built: the same embeddings as one process,
     and the client is closed afterwards."""
     distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
-    from leporid.init.spectral_init import LeporidEmbedding
+    from leporid.init.spectral_estimators import LeporidEmbedding
 
     X = random_binary(90, 40, 0.2, seed=8)
     one = LeporidEmbedding(n_components=6, n_neighbors=12, approximate=approximate).fit(X)

@@ -26,7 +26,7 @@ from leporid.data.validation import check_matrix, check_number
 from leporid.eval import evaluate
 from leporid.graph import jaccard_knn_graph
 from leporid.init import initialize
-from leporid.init.spectral_init import LaplacianEigenmaps, LeporidEmbedding
+from leporid.init.spectral_estimators import LaplacianEigenmaps, LeporidEmbedding
 from leporid.models import TopPop, make_model, similarity_matrix
 from leporid.results import atomic_save_npy, atomic_write, write_table
 

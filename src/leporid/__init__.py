@@ -11,8 +11,8 @@ DEFAULT_SEED = 123
 
 def __getattr__(name):  # lazy: `import leporid` stays light
     if name in ("LeporidEmbedding", "LaplacianEigenmaps"):
-        from .init import spectral_init
-        return getattr(spectral_init, name)
+        from .init import spectral_estimators
+        return getattr(spectral_estimators, name)
     if name in ("seed_embeddings", "seed_embedding"):
         from .models import embedding
         return getattr(embedding, name)

@@ -80,7 +80,7 @@ def run(args) -> int:
 
     from ..data import dataset_statistics, format_statistics
     from ..eval import evaluate
-    from ..init.spectral_init import LaplacianEigenmaps, LeporidEmbedding
+    from ..init.spectral_estimators import LaplacianEigenmaps, LeporidEmbedding
     from ..results import atomic_save_npy, markdown_table, provenance, write_table
     from ..models.dlr2 import DLR2
     from ..train.tuning import tune_model

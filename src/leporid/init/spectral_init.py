@@ -1,11 +1,10 @@
 """LE and LEPORID embeddings: Jaccard KNN graphs (users, items) -> Laplacian eigenvectors.
 
-``LeporidEmbedding`` / ``LaplacianEigenmaps`` are scikit-learn estimators (``BaseEstimator``:
-``clone``, ``get_params`` / ``set_params``; ``fit(X, y=None)``; ``fit_transform`` returns the user
-embeddings, as ``sklearn.manifold.SpectralEmbedding`` returns the sample embeddings — there is no
-out-of-sample ``transform``). Rows of ``X`` are users (samples), columns items (features).
-Parameters are validated in ``fit`` (scikit-learn's rule: ``__init__`` only stores them), before
-any graph is built. They are registered in the initialiser registry as "leporid" and "le".
+``SpectralCore`` is the computation; the scikit-learn estimators ``LeporidEmbedding`` /
+``LaplacianEigenmaps`` (``spectral_estimators.py``; ``from leporid import LeporidEmbedding``)
+add ``BaseEstimator`` to it. The registered initialisers "leporid" and "le" use the core directly,
+so ``leporid embed`` never imports scikit-learn (0.55 s of imports: ``sklearn.base`` pulls in
+``scipy.stats``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
 
 from ..data.validation import check_choice, check_matrix, check_number
 from ..graph import knn_graph
@@ -42,27 +40,9 @@ def training_matrix(data) -> sp.csr_matrix:
     return check_matrix(data, "the interaction matrix")
 
 
-class LaplacianEigenmaps(BaseEstimator):
-    """Laplacian Eigenmaps of the user and item Jaccard KNN graphs (α = 0 unless given).
-
-    Parameters
-    ----------
-    n_components : embedding dimension 𝒟 (the eigenvectors of the 𝒟 smallest eigenvalues).
-    n_neighbors : K of the KNN graphs (paper: 1000).
-    alpha : popularity regularisation (0 = LE; LEPORID's default 0.5).
-    laplacian : "sym" (paper), "rw" or "unnorm".
-    output : "zscore" (columns standardised, as the authors feed the model) or "raw"
-        (unit eigenvectors, ascending eigenvalue order).
-    device : "cpu", "cuda" or "auto" (graph and eigensolver on a GPU when present).
-    approximate : False (exact graphs), True or a dict of ``graph.approximate.approx_knn_rows``
-        parameters (MinHash-LSH graphs re-ranked by exact Jaccard, for very large inputs).
-    scheduler : None (this process), ``"local:N"`` (a local Dask cluster of N workers) or a
-        Dask scheduler address ``"tcp://HOST:PORT"``: where the graphs are built.
-
-    After ``fit``: ``user_embeddings_``, ``item_embeddings_`` (float32), ``user_eigenvalues_``,
-    ``item_eigenvalues_``, ``user_residuals_``, ``item_residuals_``, ``timings_`` (seconds),
-    ``info_`` (graph sizes and solver details).
-    """
+class SpectralCore:
+    """Laplacian Eigenmaps (α = 0 unless given) / LEPORID of the user and item Jaccard KNN
+    graphs; parameters and fitted attributes as documented on ``LaplacianEigenmaps``."""
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.0,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
@@ -82,7 +62,7 @@ class LaplacianEigenmaps(BaseEstimator):
 
     def _validate(self, X) -> None:
         """Every parameter, and 𝒟 against the matrix, before any graph is built."""
-        owner = type(self).__name__
+        owner = getattr(self, "_name", type(self).__name__)
         check_number(self.n_components, "n_components", low=1, integer=True, owner=owner)
         check_number(self.n_neighbors, "n_neighbors", low=1, integer=True, owner=owner)
         check_number(self.alpha, "alpha", low=0, high=1, owner=owner)
@@ -169,11 +149,6 @@ class LaplacianEigenmaps(BaseEstimator):
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True          # CSR/CSC/COO matrices are the natural input
-        return tags
-
     def fit(self, X, y=None) -> "LaplacianEigenmaps":
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
@@ -244,20 +219,10 @@ class LaplacianEigenmaps(BaseEstimator):
         return self.fit(X).user_embeddings_
 
 
-class LeporidEmbedding(LaplacianEigenmaps):
-    """LEPORID: Laplacian Eigenmaps with popularity-based regularisation (α = 0.5 default)."""
-
-    def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
-                 laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
-                 approximate: bool | dict = False, scheduler: str | None = None):
-        super().__init__(n_components=n_components, n_neighbors=n_neighbors, alpha=alpha,
-                         laplacian=laplacian, output=output, device=device, seed=seed, tol=tol,
-                         progress=progress, approximate=approximate, scheduler=scheduler)
-
-
-def _spectral_init(cls, train, dim, seed, **params):
-    est = cls(n_components=dim, seed=seed, **params).fit(train)
+def _spectral_init(name, train, dim, seed, **params):
+    est = SpectralCore(n_components=dim, seed=seed, **params)
+    est._name = name                    # in error messages, e.g. "leporid: n_components ..."
+    est.fit(train)
     info = {"timings_s": est.timings_, "graphs": est.info_,
             **{f"{side}_{what}": getattr(est, f"{side}_{what}_")
                for side in ("user", "item") for what in ("eigenvalues", "residuals")}}
@@ -278,7 +243,7 @@ def _check_spectral(params, dim):
 def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="zscore",
             device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """Laplacian Eigenmaps (α = 0) of the Jaccard KNN graphs, z-scored columns unless raw."""
-    return _spectral_init(LaplacianEigenmaps, train, dim, seed, n_neighbors=n_neighbors,
+    return _spectral_init("le", train, dim, seed, alpha=0.0, n_neighbors=n_neighbors,
                           laplacian=laplacian, output=output, device=device, tol=tol,
                           approximate=False if approximate is None else approximate,
                           scheduler=scheduler)
@@ -288,7 +253,8 @@ def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="
 def leporid_init(train, dim=64, seed=123, n_neighbors=1000, alpha=0.5, laplacian="sym",
                  output="zscore", device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """LEPORID (popularity-regularised LE, α = 0.5) of the Jaccard KNN graphs."""
-    return _spectral_init(LeporidEmbedding, train, dim, seed, n_neighbors=n_neighbors,
+    return _spectral_init("leporid", train, dim, seed, n_neighbors=n_neighbors,
                           alpha=alpha, laplacian=laplacian, output=output, device=device, tol=tol,
                           approximate=False if approximate is None else approximate,
                           scheduler=scheduler)
+
