@@ -125,6 +125,8 @@ def test_random_exploration_is_seeded_and_finds_more_than_the_best_neighbours_al
     r_best = neighbour_recall(X, best_only[0], best_only[1], k, sample=500)
     assert r_mixed >= r_best
     assert parse_approximate("top=4,fan=8") == {"top": 4, "fan": 8}
+    wide = approx_knn_rows(X, 5, bands=8, window=8, fan=40, top=3, refine=2)  # fan > k
+    assert (np.diff(wide[0]) <= 5).all()
 
 
 def test_a_failed_prestart_surfaces_in_connect(monkeypatch):
