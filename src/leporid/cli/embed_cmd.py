@@ -60,7 +60,7 @@ def register(sub) -> None:
                    metavar="KEY=INT,...",
                    help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
                         "large inputs; optional bands=, window=, candidates=, refine=, fan=, "
-                        "sample= (rows for the printed recall check, 0 = none), compare=1 "
+                        "top=, seed=, sample= (rows for the printed recall check, 0 = none), compare=1 "
                         "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
     p.add_argument("--out", default=None,

@@ -193,9 +193,12 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
     from .approximate import lsh_tables, padded_to_csr, refine_neighbours
 
     params = dict(approximate)
-    refine = {key: params.pop(key) for key in ("refine", "fan", "top") if key in params}
-    refine["rounds"] = refine.pop("refine", 4)
-    refine["seed"] = params.get("seed", 123)
+    # the refinement runs here on the gathered lists; unset keys keep refine_neighbours' defaults
+    refine = {key: params.pop(key) for key in ("fan", "top") if key in params}
+    if "refine" in params:
+        refine["rounds"] = params.pop("refine")
+    if "seed" in params:
+        refine["seed"] = params["seed"]
     tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
                             broadcast=True)
     futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)

@@ -200,7 +200,7 @@ class SpectralCore:
             for name, M in sides:
                 self._fit_side(name, M, graphs[name])
         finally:
-            if closing.is_alive() or closing.ident is not None:
+            if closing.ident is not None:           # started: wait for it
                 closing.join()
             else:
                 close(client, cluster)
