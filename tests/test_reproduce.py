@@ -109,6 +109,37 @@ def test_report_renders_markdown_and_self_contained_html(tiny_run):
     assert "src=\"fig" not in html                    # no external files
 
 
+@pytest.mark.slow
+def test_models_and_inits_select_rows_and_reuse_the_cache(tiny_run, tmp_path, monkeypatch):
+    import shutil
+
+    import leporid.experiments.cells as cells_mod
+
+    split, out, _ = tiny_run
+    out = shutil.copytree(out, tmp_path / "copy")
+
+    def no_training(*a, **k):
+        raise AssertionError("a selected cell was recomputed instead of read from the cache")
+
+    monkeypatch.setattr(cells_mod, "fit_neural", no_training)
+    ctx = Context(split, TINY, out, dataset="tiny", progress=False, models=("dlr2",),
+                  inits=("random", "leporid"))
+    reproduce("table3", ctx)
+    reproduce("table5", ctx)
+    t3 = json.loads((out / "table3.json").read_text())
+    assert [(r["model"], r["init"]) for r in t3["rows"]] == [
+        ("dlr2", "random"), ("dlr2", "leporid"), ("dlr2", "Relative Imp.")]
+    assert not any(r.get("error") for r in t3["rows"])
+    assert t3["config"]["models"] == ["dlr2"] and t3["config"]["inits"] == ["random", "leporid"]
+    left = [n for n in t3["notes"] if n.startswith("left out by")]
+    assert left[0].startswith("left out by --models: ncf, ngcf") and "dlr2" not in left[0]
+    assert left[1].startswith("left out by --inits: svd, ") and "leporid" not in left[1]
+    t5 = json.loads((out / "table5.json").read_text())
+    assert [r["init"] for r in t5["rows"]] == ["random", "leporid", "Relative Imp."]
+    assert "left out by --inits: svd, le" in t5["notes"]
+    assert t5["missing"] == []
+
+
 def test_cli_reproduce_table2_and_report(tmp_path, capsys):
     out = tmp_path / "ml"
     assert main(["reproduce", "table2", "--budget", "smoke", "--out", str(out),
@@ -122,9 +153,14 @@ def test_cli_reproduce_table2_and_report(tmp_path, capsys):
 
 def test_cli_errors(tmp_path, capsys):
     for bad in (["table9"], ["table2", "--seeds", "1,x"], ["table2", "--threads", "0"],
-                ["table2", "--budget", "huge"]):
+                ["table2", "--budget", "huge"], ["table3", "--models", ","]):
         assert main(["reproduce", *bad]) == 2     # main returns argparse's status 2
     assert "--seeds: must be comma-separated" in capsys.readouterr().err
+    for opt, bad in (("--models", "dlr2,nope"), ("--inits", "leporid,Nope2")):
+        assert main(["reproduce", "table3", opt, bad, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert f"{opt}: unknown 'nope" in err and "leporid" in err and "Traceback" not in err
+        assert not (tmp_path / "x").exists()      # checked before any work
     assert main(["report", str(tmp_path / "nothing")]) == 1
     assert "no such results folder" in capsys.readouterr().err
 

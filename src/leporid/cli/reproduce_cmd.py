@@ -41,6 +41,12 @@ def register(sub) -> None:
     p.add_argument("--fresh", action="store_true",
                    help="recompute every cell (e.g. after changing the code), overwriting the "
                         "cache")
+    p.add_argument("--models", type=_names, default=None, metavar="NAMES",
+                   help="comma-separated models: Tables 3 and 4 run only these (e.g. dlr2 for "
+                        "Table 3's DLR² rows on a large dataset); default all registered")
+    p.add_argument("--inits", type=_names, default=None, metavar="NAMES",
+                   help="comma-separated initialisations: Tables 3 and 5 run only these; "
+                        "default all registered")
     p.add_argument("--jobs", type=int_option(1), default=1,
                    help="processes computing cells at once (default 1); models train with one "
                         "torch thread by default, so on N cores use --jobs N")
@@ -60,6 +66,33 @@ def _seeds(text: str) -> tuple[int, ...]:
                                          f"got {text!r}")
     return seeds
 
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip().lower() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"must be comma-separated names, got {text!r}")
+    return names
+
+
+def _check_selection(args) -> None:
+    """Unknown ``--models`` / ``--inits`` names: an error before any data is read."""
+    from .common import UsageError
+
+    if args.models:
+        from ..models import MODELS
+
+        _known("--models", args.models, list(MODELS), UsageError)
+    if args.inits:
+        from ..init import available
+
+        _known("--inits", args.inits, list(available()), UsageError)
+
+
+def _known(option, names, known, error) -> None:
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise error(f"{option}: unknown {', '.join(map(repr, bad))}; choose from "
+                    f"{', '.join(known)}")
 
 
 def _worker_argv(argv: list[str]) -> list[str]:
@@ -93,6 +126,7 @@ def run(args) -> int:
     if args.jobs > 1 and args.fresh:
         raise UsageError("--fresh cannot be combined with --jobs (the processes would recompute "
                          "each other's cells); run --fresh with one job, or delete the cache")
+    _check_selection(args)
     budget = BUDGETS[args.budget]
     if args.seeds:
         budget = budget.with_(seeds=args.seeds)
@@ -115,7 +149,8 @@ def run(args) -> int:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
     out = args.out or f"results/{name}"
     ctx = Context(split, budget, out, dataset=name, device=device,
-                  progress=not args.no_progress, fresh=args.fresh, worker=args.worker)
+                  progress=not args.no_progress, fresh=args.fresh, worker=args.worker,
+                  models=args.models, inits=args.inits)
     workers = _start_workers(args) if args.jobs > 1 else []
     try:
         written = reproduce(args.artefact, ctx)

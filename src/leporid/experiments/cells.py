@@ -44,6 +44,9 @@ class Context:
     progress: bool = True
     fresh: bool = False
     worker: bool = False        # a ``--jobs`` helper: computes cells, never waits for others'
+    #: ``--models`` / ``--inits``: the only models / initialisations Tables 3-5 run (None: all)
+    models: tuple[str, ...] | None = None
+    inits: tuple[str, ...] | None = None
     _embeddings: dict = field(default_factory=dict, repr=False)
     seconds: dict = field(default_factory=dict)
 
@@ -59,6 +62,21 @@ class Context:
     @property
     def seeds(self) -> tuple[int, ...]:
         return tuple(self.budget.seeds)
+
+    def chosen(self, kind: str, names) -> list[str]:
+        """``names`` (models or inits, per ``kind``) restricted to the user's selection."""
+        keep = getattr(self, kind)
+        return [n for n in names if keep is None or n in keep]
+
+    def selection_notes(self, **offered) -> list[str]:
+        """One note per kind (``models=[...]``, ``inits=[...]``) the selection left out of an
+        artefact, so a partial table says it is partial."""
+        notes = []
+        for kind, names in offered.items():
+            left = [n for n in names if n not in self.chosen(kind, names)]
+            if left:
+                notes.append(f"left out by --{kind}: " + ", ".join(left))
+        return notes
 
     def base(self) -> dict:
         """The part of every cell's configuration that the data and budget decide."""

@@ -143,6 +143,7 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
     notes = notes or []
     config = {"artefact": name, "dataset": ctx.dataset, "protocol": ctx.protocol,
               "budget": ctx.budget.to_dict(), "device": ctx.device}
+    config.update({k: list(v) for k in ("models", "inits") if (v := getattr(ctx, k, None))})
     meta = provenance(config, list(ctx.seeds), ctx.fingerprint)
     meta["cell_seconds"] = ctx.seconds.get(name)     # compute time of its cells (cached too)
     doc = {"artefact": name, "title": title, **meta, "rows": rows, "claims": claims,

@@ -17,9 +17,17 @@ from .stats import claim
 TITLE = "Table 3: initialisations × neural models (test, all users)"
 
 
+def _models(ctx) -> list[str]:
+    return ctx.chosen("models", neural_models())
+
+
+def _inits(ctx) -> list[str]:
+    return ctx.chosen("inits", table3_inits())
+
+
 def cells(ctx):
     return {(m, i): [neural_cell(ctx, m, i, s) for s in ctx.seeds]
-            for m in neural_models() for i in table3_inits()}
+            for m in _models(ctx) for i in _inits(ctx)}
 
 
 def missing() -> list[str]:
@@ -36,9 +44,9 @@ def run(ctx) -> dict:
         res[k], pos = flat[pos:pos + len(cs)], pos + len(cs)
     key = paper_dataset(ctx.dataset)
     rows, groups, claims = [], [], []
-    for m in neural_models():
+    for m in _models(ctx):
         g = []
-        for i in table3_inits():
+        for i in _inits(ctx):
             g.append(len(rows))
             rows.append(metric_row({"model": m, "init": i}, res[(m, i)],
                                    lookup("table3", i, key, m)))
@@ -51,13 +59,14 @@ def run(ctx) -> dict:
                                      best, lookup("table3", "relative_improvement", key, m)))
         if "leporid" in by_init:
             comps = [compare(f"{m}: leporid vs {i}", res[(m, "leporid")], res[(m, i)])
-                     for i in table3_inits() if i != "leporid"]
+                     for i in _inits(ctx) if i != "leporid"]
             claims.append(claim(f"table3/{m}", f"LEPORID beats every other initialisation "
                                                f"for {m}", comps))
     miss = missing()
     notes = ["missing: " + ", ".join(miss) if miss else "all of the paper's models and "
              "initialisations are registered",
              "Relative Imp.: LEPORID over the best initialisation other than LE (seed means)"]
+    notes += ctx.selection_notes(models=neural_models(), inits=table3_inits())
     notes += [f"{r['model']}/{r['init']} failed: {r['error']}" for r in rows if r.get("error")]
     md = md_rows(rows, ["model", "init"], groups, side_by_side=key is not None)
     return write_artefact(ctx, "table3", TITLE, rows, md, claims, notes,
