@@ -81,6 +81,8 @@ def worker(size: str, mode: str, k: int, dim: int, out: str, data: str = "flat",
         close(client, cluster)
     if "recall" in info:
         r["recall"] = info["recall"]
+    if "refine_changed" in info:
+        r["refine_rounds"] = len(info["refine_changed"])
     r["edges"] = int(W.nnz // 2)
     t = time.perf_counter()
     res = smallest_eigenpairs(W, dim, alpha=0.5, tol=1e-6)

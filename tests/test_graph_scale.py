@@ -115,18 +115,49 @@ def test_random_exploration_is_seeded_and_finds_more_than_the_best_neighbours_al
     following the best ``fan`` only, in the same number of rounds."""
     X = random_binary(500, 120, 0.08, seed=11)
     k = 15
-    a = approx_knn_rows(X, k, bands=8, window=8, candidates=k, fan=6, refine=3, seed=2)
-    b = approx_knn_rows(X, k, bands=8, window=8, candidates=k, fan=6, refine=3, seed=2)
+    a = approx_knn_rows(X, k, bands=8, window=8, candidates=k, fan=6, refine=3, stop=0, seed=2)
+    b = approx_knn_rows(X, k, bands=8, window=8, candidates=k, fan=6, refine=3, stop=0, seed=2)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
     best_only = approx_knn_rows(X, k, bands=8, window=8, candidates=k, fan=6, top=6,
-                                refine=3, seed=2)
+                                refine=3, stop=0, seed=2)
     r_mixed = neighbour_recall(X, a[0], a[1], k, sample=500)
     r_best = neighbour_recall(X, best_only[0], best_only[1], k, sample=500)
     assert r_mixed >= r_best
     assert parse_approximate("top=4,fan=8") == {"top": 4, "fan": 8}
     wide = approx_knn_rows(X, 5, bands=8, window=8, fan=40, top=3, refine=2)  # fan > k
     assert (np.diff(wide[0]) <= 5).all()
+
+
+def test_refinement_counts_its_changes_and_stops_when_they_are_few():
+    """``changed`` per round equals the entries of the new lists that were not in the old ones
+    (counted here with Python sets); ``stop`` ends the rounds at the first round that changed
+    fewer than ``stop`` per 10,000 entries, and the result is that of running that many."""
+    from leporid.graph.approximate import lsh_neighbours, refine_neighbours
+    from leporid.graph.jaccard import _binary_csr
+
+    X = _binary_csr(random_binary(400, 100, 0.1, seed=4))
+    k = 12
+    lists = lsh_neighbours(X, k, bands=4, window=4, candidates=k)
+    info = {}
+    one = refine_neighbours(X, lists, rounds=1, fan=4, stop=0, info=info)
+    fresh = sum(len(set(one[0][u, :one[2][u]]) - set(lists[0][u, :lists[2][u]]))
+                for u in range(400))
+    assert fresh > 0
+    assert info["changed"] == [pytest.approx(fresh / one[2].sum())]
+    every = {}
+    refine_neighbours(X, lists, rounds=8, fan=4, stop=0, info=every)
+    shares = np.array(every["changed"])
+    assert len(shares) == 8 and shares[0] > shares[-1]
+    stop = int(shares[2] * 10_000) + 1          # the third round is the first below it ...
+    assert (shares[:2] * 10_000 >= stop).all()  # ... when the first two are above it
+    early = {}
+    got = refine_neighbours(X, lists, rounds=8, fan=4, stop=stop, info=early)
+    assert early["changed"] == every["changed"][:3]
+    want = refine_neighbours(X, lists, rounds=3, fan=4, stop=0)
+    for x, y in zip(got, want):
+        np.testing.assert_array_equal(x, y)
+    assert parse_approximate("stop=0,refine=20") == {"stop": 0, "refine": 20}
 
 
 def test_a_failed_prestart_surfaces_in_connect(monkeypatch):
@@ -314,3 +345,17 @@ def test_embed_cli_on_a_local_cluster_equals_one_process(tmp_path, capsys):
     for name in ("user_embeddings.npy", "item_embeddings.npy"):
         np.testing.assert_allclose(np.abs(np.load(outs[1] / name)),
                                    np.abs(np.load(outs[0] / name)), atol=1e-5)
+
+
+def test_embed_cli_says_the_approximate_recall_and_rounds(tmp_path, capsys):
+    from leporid.cli import main
+
+    X = random_binary(80, 30, 0.25, seed=9).tocoo()
+    f = tmp_path / "train.txt"
+    f.write_text("".join(f"{u} {i} 5 {t}\n" for t, (u, i) in enumerate(zip(X.row, X.col))))
+    assert main(["embed", "--input", str(f), "--format", "authors", "--neighbors", "8",
+                 "--dim", "4", "--no-cache", "--device", "cpu", "--out", str(tmp_path / "e"),
+                 "--approximate", "bands=4,window=4,stop=0,refine=2,sample=20"]) == 0
+    out = capsys.readouterr().out
+    assert "users: approximate graph recall of the exact K neighbours" in out
+    assert "after 2 refinement rounds" in out

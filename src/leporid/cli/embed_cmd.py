@@ -59,8 +59,8 @@ def register(sub) -> None:
     p.add_argument("--approximate", nargs="?", const="", default=None, type=_approximate,
                    metavar="KEY=INT,...",
                    help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
-                        "large inputs; optional bands=, window=, candidates=, refine=, fan=, "
-                        "top=, seed=, sample= (rows for the printed recall check, 0 = none), compare=1 "
+                        "large inputs; optional bands=, window=, candidates=, refine= (most "
+                        "rounds), fan=, top=, stop= (per 10,000 changed entries), seed=, sample= (rows for the printed recall check, 0 = none), compare=1 "
                         "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
     p.add_argument("--out", default=None,
@@ -262,6 +262,10 @@ def report_scale(info: dict, timings: dict) -> None:
         if "graph_recall" in g:
             line = (f"  {side}s: approximate graph recall of the exact K neighbours "
                     f"{g['graph_recall']:.3f} (sample of {g['graph_recall_sample']} rows)")
+            if g.get("graph_refine_changed"):
+                ch = g["graph_refine_changed"]
+                line += (f" after {len(ch)} refinement round{'s' * (len(ch) != 1)} (the last "
+                         f"changed {100 * ch[-1]:.2g}% of the lists)")
             if "subspace_cos_min" in g:
                 line += (f"; first {g['subspace_dims']} eigenvectors vs exact: subspace "
                          f"cosine mean {g['subspace_cos_mean']:.4f}, min "

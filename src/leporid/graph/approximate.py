@@ -67,19 +67,23 @@ def _score(cand, sims, start, nc, u, indptr, indices, mark, deg):
 
 
 @njit(cache=True, nogil=True)
-def _select(cand, sims, nc, k, out_idx, out_val):
+def _select(cand, sims, nc, k, out_idx, out_val, known=0):
     """The k best of ``cand[:nc]`` by ``sims`` (> 0; ties to the lower index), written by
-    descending similarity; returns how many."""
+    descending similarity; returns how many, and how many of them are not among the first
+    ``known`` candidates (a row's current list: the changes a refinement round made)."""
     by_index = np.argsort(cand[:nc], kind="mergesort")
     order = by_index[np.argsort(-sims[:nc][by_index], kind="mergesort")]
     m = 0
+    fresh = 0
     for o in order:
         if m == k or sims[o] <= 0.0:
             break
         out_idx[m] = cand[o]
         out_val[m] = sims[o]
         m += 1
-    return m
+        if o >= known:
+            fresh += 1
+    return m, fresh
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -130,14 +134,15 @@ def _lsh_knn(lo, hi, order, pos, gstart, gend, indptr, indices, deg, n_items, k,
             mk[indices[p]] = u + 1
         sims = np.empty(nc, np.float64)
         _score(cand, sims, 0, nc, u, indptr, indices, mk, deg)
-        out_cnt[b] = _select(cand, sims, nc, k, out_idx[b], out_val[b])
+        out_cnt[b] = _select(cand, sims, nc, k, out_idx[b], out_val[b])[0]
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _refine(old_idx, old_val, old_cnt, jptr, jidx, indptr, indices, deg, n_items, k, new_idx,
-            new_val, new_cnt, n_threads):
+            new_val, new_cnt, changed, n_threads):
     """One round of neighbours-of-neighbours: each row's list merged with the exact scores of
-    the rows two steps away in ``J`` (each row's best neighbours)."""
+    the rows two steps away in ``J`` (each row's best neighbours); ``changed[u]`` = how many
+    of u's new neighbours are new."""
     n = deg.shape[0]
     stamp = np.full((n_threads, n), -1, np.int64)
     mark = np.zeros((n_threads, n_items), np.int64)
@@ -165,11 +170,12 @@ def _refine(old_idx, old_val, old_cnt, jptr, jidx, indptr, indices, deg, n_items
                     nc += 1
         if nc == 0:
             new_cnt[u] = 0
+            changed[u] = 0
             continue
         for p in range(indptr[u], indptr[u + 1]):
             mk[indices[p]] = u + 1
         _score(cand, sims, known, nc, u, indptr, indices, mk, deg)
-        new_cnt[u] = _select(cand, sims, nc, k, new_idx[u], new_val[u])
+        new_cnt[u], changed[u] = _select(cand, sims, nc, k, new_idx[u], new_val[u], known)
 
 
 def _joined(out_idx, out_cnt, fan, top, rng):
@@ -229,25 +235,32 @@ def _band_tables(sig, rng):
 
 
 def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
-                    candidates: int | None = None, refine: int = 4, fan: int | None = None,
-                    top: int | None = None, seed: int = 123):
+                    candidates: int | None = None, refine: int = 12, fan: int | None = None,
+                    top: int | None = None, stop: int = 100, seed: int = 123,
+                    info: dict | None = None):
     """Directed approximate Jaccard KNN of the rows of binary ``X``: CSR arrays
     (indptr, indices, values) like ``knn_rows``, values exact Jaccard similarities.
 
     ``bands`` band keys of 2 MinHashes each (fewer when memory is short: the tables take
     16 bytes per row and band); ``window`` bucket members visited per band; ``candidates``
-    (default ``8 k``) kept by collision count for exact scoring; ``refine``
+    (default ``8 k``) kept by collision count for exact scoring; up to ``refine``
     neighbours-of-neighbours rounds, each through ``fan`` of a row's neighbours (default
     ``min(k, 32)``): its ``top`` best (default ``fan // 2``) and the others drawn at random
-    from the rest of its list. The defaults are sized for K ≈ 100 (measured in
-    ``benchmarks/README.md``).
+    from the rest of its list; the rounds stop once one changes fewer than ``stop`` per 10,000
+    list entries (default 100: 1%). The defaults are sized for K ≈ 100 (measured in
+    ``benchmarks/README.md``). ``info`` receives ``refine_changed`` (each round's share of
+    changed entries).
     """
     from .jaccard import _binary_csr
 
     X = _binary_csr(X)
     lists = lsh_neighbours(X, k, bands=bands, window=window, candidates=candidates, seed=seed)
-    return padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan, top=top,
-                                            seed=seed))
+    rinfo: dict = {}
+    rows = padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan, top=top,
+                                            stop=stop, seed=seed, info=rinfo))
+    if info is not None:
+        info["refine_changed"] = rinfo["changed"]
+    return rows
 
 
 def lsh_neighbours(X, k: int, *, bands: int = 64, window: int = 64,
@@ -279,11 +292,16 @@ def lsh_neighbours(X, k: int, *, bands: int = 64, window: int = 64,
     return out_idx, out_val, out_cnt
 
 
-def refine_neighbours(X, lists, *, rounds: int = 4, fan: int | None = None,
-                      top: int | None = None, seed: int = 123):
-    """Step 3: ``rounds`` of neighbours-of-neighbours over padded lists of all rows, each
+def refine_neighbours(X, lists, *, rounds: int = 12, fan: int | None = None,
+                      top: int | None = None, seed: int = 123, stop: int = 100,
+                      info: dict | None = None):
+    """Step 3: up to ``rounds`` of neighbours-of-neighbours over padded lists of all rows, each
     through ``fan`` of a row's neighbours: its ``top`` best (default ``fan // 2``) and the
-    others drawn at random (``seed``) from the rest of its list, afresh each round."""
+    others drawn at random (``seed``) from the rest of its list, afresh each round. Stops
+    early when a round changed fewer than ``stop`` per 10,000 list entries (NN-descent's
+    convergence test; 0: never; the default 1% because recall still grows by about a point per
+    round above it on hard inputs, see ``benchmarks/README.md``). ``info["changed"]`` gets each round's share of changed
+    entries."""
     from .jaccard import _binary_csr, _csr_arrays
 
     X = _binary_csr(X)
@@ -294,16 +312,23 @@ def refine_neighbours(X, lists, *, rounds: int = 4, fan: int | None = None,
     indptr, indices = _csr_arrays(X)
     deg = np.diff(indptr).astype(np.float64)
     rng = np.random.default_rng([seed, 1])
+    shares = []
     for _ in range(rounds):
         new = (np.zeros_like(out_idx), np.zeros_like(out_val), np.zeros_like(out_cnt))
+        changed = np.zeros_like(out_cnt)
         _refine(out_idx, out_val, out_cnt, *_joined(out_idx, out_cnt, fan, top, rng), indptr,
-                indices, deg, X.shape[1], k, *new, numba.get_num_threads())
+                indices, deg, X.shape[1], k, *new, changed, numba.get_num_threads())
         out_idx, out_val, out_cnt = new
+        shares.append(float(changed.sum()) / max(int(out_cnt.sum()), 1))
+        if shares[-1] * 10_000 < stop:
+            break
+    if info is not None:
+        info["changed"] = shares
     return out_idx, out_val, out_cnt
 
 
 _PARAMS = {"bands": int, "window": int, "candidates": int, "refine": int, "fan": int,
-           "top": int, "seed": int, "sample": int, "compare": int}
+           "top": int, "stop": int, "seed": int, "sample": int, "compare": int}
 
 
 def parse_approximate(spec: str | None) -> dict:
@@ -322,7 +347,7 @@ def parse_approximate(spec: str | None) -> dict:
         except ValueError:
             raise ValueError(f"--approximate {spec!r}: {key} must be a whole number, "
                              f"got {value!r}") from None
-        if v < (0 if key in ("refine", "top", "seed", "sample", "compare") else 1):
+        if v < (0 if key in ("refine", "top", "stop", "seed", "sample", "compare") else 1):
             raise ValueError(f"--approximate {spec!r}: {key} must be positive, got {v}")
         out[key] = v
     return out

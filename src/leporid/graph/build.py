@@ -26,7 +26,11 @@ def knn_graph(X, k: int, *, device: str = "cpu", approximate: dict | bool | None
     if approximate is not None:
         from .approximate import approx_knn_rows
 
-        return _finish(X, k, approx_knn_rows(X, k, **approximate), approximate, sample, info)
+        rinfo: dict = {}
+        rows = approx_knn_rows(X, k, **approximate, info=rinfo)
+        if info is not None:
+            info.update(rinfo)
+        return _finish(X, k, rows, approximate, sample, info)
     return jaccard_knn_graph(X, k, device=device, progress=progress, desc=desc)
 
 

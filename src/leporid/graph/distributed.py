@@ -194,7 +194,7 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
 
     params = dict(approximate)
     # the refinement runs here on the gathered lists; unset keys keep refine_neighbours' defaults
-    refine = {key: params.pop(key) for key in ("fan", "top") if key in params}
+    refine = {key: params.pop(key) for key in ("fan", "top", "stop") if key in params}
     if "refine" in params:
         refine["rounds"] = params.pop("refine")
     if "seed" in params:
