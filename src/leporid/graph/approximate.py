@@ -245,7 +245,7 @@ def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
     16 bytes per row and band); ``window`` bucket members visited per band; ``candidates``
     (default ``8 k``) kept by collision count for exact scoring; up to ``refine``
     neighbours-of-neighbours rounds, each through ``fan`` of a row's neighbours (default
-    ``min(k, 32)``): its ``top`` best (default ``fan // 2``) and the others drawn at random
+    ``min(k, 64)``): its ``top`` best (default ``fan // 2``) and the others drawn at random
     from the rest of its list; the rounds stop once one changes fewer than ``stop`` per 10,000
     list entries (default 100: 1%). The defaults are sized for K ≈ 100 (measured in
     ``benchmarks/README.md``). ``info`` receives ``refine_changed`` (each round's share of
@@ -307,7 +307,7 @@ def refine_neighbours(X, lists, *, rounds: int = 12, fan: int | None = None,
     X = _binary_csr(X)
     out_idx, out_val, out_cnt = lists
     k = out_idx.shape[1]
-    fan = min(k, 32) if fan is None else fan
+    fan = min(k, 64) if fan is None else fan
     top = fan // 2 if top is None else top
     indptr, indices = _csr_arrays(X)
     deg = np.diff(indptr).astype(np.float64)
