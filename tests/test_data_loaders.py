@@ -37,34 +37,36 @@ def raw_rows(inter):
 # each format on a small file in that exact format
 # ---------------------------------------------------------------------------------------------
 def test_ml100k_u_data(tmp_path):
-    p = write(tmp_path, "ml-100k/u.data", "196\t242\t3\t881250949\n10\t302\t3\t891717742\n"
-                                          "9\t377\t1\t878887116\n196\t51\t2\t880606923\n")
+    # invented rows in the u.data layout (the real file is read from ../shared, below)
+    p = write(tmp_path, "ml-100k/u.data", "123\t45\t3\t880000100\n10\t67\t3\t890000200\n"
+                                          "9\t89\t1\t870000300\n123\t12\t2\t880000400\n")
     inter = load(p)
     assert inter.meta["format"] == "ml100k" and inter.name == "ml-100k"
-    assert raw_rows(inter) == [(196, 242), (10, 302), (9, 377), (196, 51)]
-    assert inter.user_ids.dtype == np.int64 and inter.user_ids.tolist() == [9, 10, 196]
-    assert inter.timestamps.tolist() == [881250949, 891717742, 878887116, 880606923]
+    assert raw_rows(inter) == [(123, 45), (10, 67), (9, 89), (123, 12)]
+    assert inter.user_ids.dtype == np.int64 and inter.user_ids.tolist() == [9, 10, 123]
+    assert inter.timestamps.tolist() == [880000100, 890000200, 870000300, 880000400]
     assert inter.ratings.tolist() == [3, 3, 1, 2]
 
 
 def test_ml1m_ratings_dat(tmp_path):
-    p = write(tmp_path, "ratings.dat", "1::1193::5::978300760\r\n1::661::3::978302109\r\n"
-                                       "2::1193::4::978298413\r\n")
+    # invented rows in the ratings.dat layout (CRLF line ends, "::" separators)
+    p = write(tmp_path, "ratings.dat", "1::2001::5::970000100\r\n1::302::3::970000200\r\n"
+                                       "2::2001::4::970000050\r\n")
     inter = load(p)
     assert inter.meta["format"] == "ml1m"
-    assert raw_rows(inter) == [(1, 1193), (1, 661), (2, 1193)]
-    assert inter.timestamps.tolist() == [978300760, 978302109, 978298413]
+    assert raw_rows(inter) == [(1, 2001), (1, 302), (2, 2001)]
+    assert inter.timestamps.tolist() == [970000100, 970000200, 970000050]
     assert inter.ratings.tolist() == [5, 3, 4]
 
 
 def test_atomic_inter_columns_by_name(tmp_path):
     text = ("timestamp:float\titem_id:token\textra:token_seq\tuser_id:token\trating:float\n"
-            "881250949\t242\ta b\t196\t3\n891717742\t302\tc\t186\t4.5\n")
+            "880000100\t45\ta b\t123\t3\n890000200\t67\tc\t77\t4.5\n")
     inter = load(write(tmp_path, "x.inter", text))
     assert inter.meta["format"] == "atomic" and inter.name == "x"
-    assert raw_rows(inter) == [(196, 242), (186, 302)]
+    assert raw_rows(inter) == [(123, 45), (77, 67)]
     assert inter.ratings.tolist() == [3.0, 4.5]
-    assert inter.timestamps.tolist() == [881250949, 891717742]
+    assert inter.timestamps.tolist() == [880000100, 890000200]
 
 
 def test_atomic_string_tokens_and_optional_columns(tmp_path):
