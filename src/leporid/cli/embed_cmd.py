@@ -60,7 +60,8 @@ def register(sub) -> None:
                    metavar="KEY=INT,...",
                    help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
                         "large inputs; optional bands=, window=, candidates=, refine= (most "
-                        "rounds), fan=, top=, stop= (per 10,000 changed entries), seed=, sample= (rows for the printed recall check, 0 = none), compare=1 "
+                        "rounds), fan=, top=, stop= (per 10,000 changed entries), seed=, "
+                        "sample= (rows for the printed recall check, 0 = none), compare=1 "
                         "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
     p.add_argument("--out", default=None,

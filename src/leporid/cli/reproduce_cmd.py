@@ -76,23 +76,16 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _check_selection(args) -> None:
     """Unknown ``--models`` / ``--inits`` names: an error before any data is read."""
+    from ..init import available
+    from ..models import MODELS
     from .common import UsageError
 
-    if args.models:
-        from ..models import MODELS
-
-        _known("--models", args.models, list(MODELS), UsageError)
-    if args.inits:
-        from ..init import available
-
-        _known("--inits", args.inits, list(available()), UsageError)
-
-
-def _known(option, names, known, error) -> None:
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise error(f"{option}: unknown {', '.join(map(repr, bad))}; choose from "
-                    f"{', '.join(known)}")
+    for option, names, known in (("--models", args.models, list(MODELS)),
+                                 ("--inits", args.inits, list(available()))):
+        bad = [n for n in names or () if n not in known]
+        if bad:
+            raise UsageError(f"{option}: unknown {', '.join(map(repr, bad))}; choose from "
+                             f"{', '.join(known)}")
 
 
 def _worker_argv(argv: list[str]) -> list[str]:

@@ -29,7 +29,8 @@ def _gain_gap(lep, base, tail):
 
 
 def run(ctx) -> dict:
-    inits = ctx.chosen("inits", [i for i in INITS if i in registered_inits()])
+    offered = [i for i in INITS if i in registered_inits()]
+    inits = ctx.chosen("inits", offered)
     grid = {i: [dlr2_cell(ctx, i, s) for s in ctx.seeds] for i in inits}
     flat = ctx.run([c for cs in grid.values() for c in cs], "table5")
     res = {i: flat[k * len(ctx.seeds):(k + 1) * len(ctx.seeds)] for k, i in enumerate(inits)}
@@ -55,9 +56,9 @@ def run(ctx) -> dict:
         else:
             comp = {"what": "tail vs all gain", "verdict": NOT_RUN, "reason": "a cell failed"}
         claims.append(claim("table5", "LEPORID's gain is largest on the tail users", [comp]))
-    missing = [i for i in INITS if i not in registered_inits()]
+    missing = [i for i in INITS if i not in offered]
     notes = (["missing: " + ", ".join(f"init {i}" for i in missing)] if missing else [])
-    notes += ctx.selection_notes(inits=[i for i in INITS if i in registered_inits()])
+    notes += ctx.selection_notes(inits=offered)
     notes += [f"{r['init']} failed: {r['error']}" for r in rows if r.get("error")]
     md = md_rows(rows, ["init"], [list(range(len(inits)))], side_by_side=key is not None)
     return write_artefact(ctx, "table5", TITLE, rows, md, claims, notes,

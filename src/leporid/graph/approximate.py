@@ -300,8 +300,8 @@ def refine_neighbours(X, lists, *, rounds: int = 12, fan: int | None = None,
     others drawn at random (``seed``) from the rest of its list, afresh each round. Stops
     early when a round changed fewer than ``stop`` per 10,000 list entries (NN-descent's
     convergence test; 0: never; the default 1% because recall still grows by about a point per
-    round above it on hard inputs, see ``benchmarks/README.md``). ``info["changed"]`` gets each round's share of changed
-    entries."""
+    round above it on hard inputs, see ``benchmarks/README.md``). ``info["changed"]`` gets
+    each round's share of changed entries."""
     from .jaccard import _binary_csr, _csr_arrays
 
     X = _binary_csr(X)

@@ -26,11 +26,8 @@ def knn_graph(X, k: int, *, device: str = "cpu", approximate: dict | bool | None
     if approximate is not None:
         from .approximate import approx_knn_rows
 
-        rinfo: dict = {}
-        rows = approx_knn_rows(X, k, **approximate, info=rinfo)
-        if info is not None:
-            info.update(rinfo)
-        return _finish(X, k, rows, approximate, sample, info)
+        return _finish(X, k, approx_knn_rows(X, k, **approximate, info=info), approximate,
+                       sample, info)
     return jaccard_knn_graph(X, k, device=device, progress=progress, desc=desc)
 
 
