@@ -2,6 +2,7 @@
 exists and is well formed, a rerun reads every cell from the cache, and the report renders."""
 
 import json
+import socket
 import time
 
 import pandas as pd
@@ -146,9 +147,38 @@ def test_cli_reproduce_table2_and_report(tmp_path, capsys):
                  "--no-progress"]) == 0
     doc = json.loads((out / "table2.json").read_text())
     assert doc["rows"][0]["users"] == 566 and doc["config"]["protocol"] == "kcore"
+    assert doc["host"] == socket.gethostname()
     assert main(["report", str(out)]) == 0
     assert (out / "report.html").exists()
     assert "report.md" in capsys.readouterr().out
+    assert f"; host {doc['host']};" in (out / "report.md").read_text()
+
+
+def test_report_names_the_hosts_of_cells_computed_elsewhere(tmp_path):
+    """Every cell records its host; an artefact whose cells were partly computed on another
+    machine (a cache filled there) lists their hosts in the report's provenance."""
+    from leporid.experiments.grid import Cell
+    from leporid.experiments.render import write_artefact
+    from leporid.experiments.report import build_markdown
+
+    here = socket.gethostname()
+    ctx = Context(None, TINY, tmp_path / "r", dataset="d", progress=False)
+    cells = [Cell({"kind": "t", "setting": str(i), "seed": 1}, lambda cfg: {"v": 1})
+             for i in range(2)]
+    assert all(r["provenance"]["host"] == here for r in ctx.run(cells, "t"))
+    assert ctx.hosts["t"] == [here]
+    cached = ctx.cache.path(cells[0].config)
+    doc = json.loads(cached.read_text())
+    doc["provenance"]["host"] = "gpu-box"           # as if computed there
+    cached.write_text(json.dumps(doc))
+    ctx.run(cells, "t")
+    both = sorted(["gpu-box", here])
+    assert ctx.hosts["t"] == both
+    write_artefact(ctx, "t", "T", [{"a": 1}], ([{"a": 1}], ["a"]))
+    art = json.loads((ctx.out / "t.json").read_text())
+    assert art["host"] == here and art["cell_hosts"] == both
+    md, _ = build_markdown(ctx.out)
+    assert f"host {here};" in md and f"cells computed on {', '.join(both)}" in md
 
 
 def test_cli_errors(tmp_path, capsys):
