@@ -4,7 +4,8 @@ Every ``*.json`` result with ``rows`` (the artefacts of ``leporid reproduce`` an
 table) is included with its Markdown table (the sibling ``.md``), its figure (sibling ``.png``;
 linked from the Markdown page, embedded as base64 in the HTML page), its claims and verdicts,
 and its provenance (leporid version, host, dataset, protocol, budget, seeds, data fingerprint,
-compute time, and the hosts of its cells when others than the artefact's). The cell cache (``cache/``) is skipped. A summary of every claim's verdict comes first.
+compute time, and the hosts of its cells when others than the artefact's). The cell cache
+(``cache/``) is skipped. A summary of every claim's verdict comes first.
 """
 
 from __future__ import annotations
