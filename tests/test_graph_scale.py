@@ -57,6 +57,24 @@ def test_distributed_graph_equals_single_process():
         np.testing.assert_array_equal(a.data, b.data)
 
 
+def test_distributed_approximate_graph_reports_the_same_rounds():
+    """The Dask build ends in the same refinement as one process (``refined_rows``): the same
+    rounds (stopped early by the same rule), per-round changes, recall and graph."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
+    X = planted(300, per_user=10, noise=4)
+    params = {"seed": 4, "bands": 4, "window": 4, "sample": 50}
+    one, dist = {}, {}
+    single = knn_graph(X, 9, approximate=params, info=one)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        graph = knn_graph(X, 9, approximate=params, client=client, info=dist)
+    assert 1 < len(one["refine_changed"]) < 12      # several rounds, stopped before the cap
+    assert dist["refine_changed"] == one["refine_changed"]
+    assert dist["recall"] == one["recall"] and dist["recall_sample"] == 50
+    assert (graph != single).nnz == 0
+
+
 def test_prestarted_connection_is_taken_over_and_warmed():
     distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
     from leporid.graph import distributed as dist_mod
@@ -347,15 +365,21 @@ def test_embed_cli_on_a_local_cluster_equals_one_process(tmp_path, capsys):
                                    np.abs(np.load(outs[0] / name)), atol=1e-5)
 
 
-def test_embed_cli_says_the_approximate_recall_and_rounds(tmp_path, capsys):
+@pytest.mark.parametrize("scheduler", [[], ["--scheduler", "local:2"]],
+                         ids=["one-process", "local:2"])
+def test_embed_cli_says_the_approximate_recall_and_rounds(tmp_path, capsys, scheduler):
     from leporid.cli import main
 
+    if scheduler:
+        pytest.importorskip("distributed", reason="dask.distributed not installed")
     X = random_binary(80, 30, 0.25, seed=9).tocoo()
     f = tmp_path / "train.txt"
     f.write_text("".join(f"{u} {i} 5 {t}\n" for t, (u, i) in enumerate(zip(X.row, X.col))))
     assert main(["embed", "--input", str(f), "--format", "authors", "--neighbors", "8",
                  "--dim", "4", "--no-cache", "--device", "cpu", "--out", str(tmp_path / "e"),
-                 "--approximate", "bands=4,window=4,stop=0,refine=2,sample=20"]) == 0
+                 "--approximate", "bands=4,window=4,stop=0,refine=2,sample=20",
+                 *scheduler]) == 0
     out = capsys.readouterr().out
-    assert "users: approximate graph recall of the exact K neighbours" in out
-    assert "after 2 refinement rounds" in out
+    for side in ("users", "items"):
+        assert f"{side}: approximate graph recall of the exact K neighbours" in out
+    assert out.count("after 2 refinement rounds") == 2

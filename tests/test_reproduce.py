@@ -2,7 +2,9 @@
 exists and is well formed, a rerun reads every cell from the cache, and the report renders."""
 
 import json
+import socket
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -146,9 +148,38 @@ def test_cli_reproduce_table2_and_report(tmp_path, capsys):
                  "--no-progress"]) == 0
     doc = json.loads((out / "table2.json").read_text())
     assert doc["rows"][0]["users"] == 566 and doc["config"]["protocol"] == "kcore"
+    assert doc["host"] == socket.gethostname()
     assert main(["report", str(out)]) == 0
     assert (out / "report.html").exists()
     assert "report.md" in capsys.readouterr().out
+    assert f"; host {doc['host']};" in (out / "report.md").read_text()
+
+
+def test_report_names_the_hosts_of_cells_computed_elsewhere(tmp_path):
+    """Every cell records its host; an artefact whose cells were partly computed on another
+    machine (a cache filled there) lists their hosts in the report's provenance."""
+    from leporid.experiments.grid import Cell
+    from leporid.experiments.render import write_artefact
+    from leporid.experiments.report import build_markdown
+
+    here = socket.gethostname()
+    ctx = Context(None, TINY, tmp_path / "r", dataset="d", progress=False)
+    cells = [Cell({"kind": "t", "setting": str(i), "seed": 1}, lambda cfg: {"v": 1})
+             for i in range(2)]
+    assert all(r["provenance"]["host"] == here for r in ctx.run(cells, "t"))
+    assert ctx.hosts["t"] == [here]
+    cached = ctx.cache.path(cells[0].config)
+    doc = json.loads(cached.read_text())
+    doc["provenance"]["host"] = "gpu-box"           # as if computed there
+    cached.write_text(json.dumps(doc))
+    ctx.run(cells, "t")
+    both = sorted(["gpu-box", here])
+    assert ctx.hosts["t"] == both
+    write_artefact(ctx, "t", "T", [{"a": 1}], ([{"a": 1}], ["a"]))
+    art = json.loads((ctx.out / "t.json").read_text())
+    assert art["host"] == here and art["cell_hosts"] == both
+    md, _ = build_markdown(ctx.out)
+    assert f"host {here};" in md and f"cells computed on {', '.join(both)}" in md
 
 
 def test_cli_errors(tmp_path, capsys):
@@ -194,3 +225,44 @@ def test_cli_jobs_shares_the_cells_between_processes(tmp_path, capsys):
     assert len({json.loads(p.read_text())["computed_by"] for p in cells}) == 2
     assert main(["reproduce", "table7", "--fresh", "--jobs", "2", "--dataset", str(data)]) == 2
     assert "--fresh cannot be combined with --jobs" in capsys.readouterr().err
+
+
+def test_jobs_helpers_leave_the_loader_notes_to_the_main_process(tmp_path, capfd, monkeypatch):
+    """With --jobs 2 the data loader's note (a rating of a movie missing from movies.csv,
+    dropped) is printed once, by the main process: the helper reloads the data quietly."""
+    import os
+    import random
+
+    import leporid
+    import leporid.experiments as experiments
+    from leporid.cli import reproduce_cmd
+
+    data = tmp_path / "ml"
+    data.mkdir()
+    rnd = random.Random(0)
+    rows = [f"{u},{i},4.0,{1000 + 12 * u + n}" for u in range(1, 21)
+            for n, i in enumerate(rnd.sample(range(1, 31), 12))]
+    (data / "ratings.csv").write_text("userId,movieId,rating,timestamp\n"
+                                      + "\n".join([*rows, "3,999,4.0,5000"]) + "\n")
+    (data / "movies.csv").write_text("movieId,title,genres\n"
+                                     + "".join(f"{i},M{i},Drama\n" for i in range(1, 31)))
+    # the helper imports this leporid, whichever one is installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(Path(leporid.__file__).parents[1]), os.environ.get("PYTHONPATH")])))
+    helpers, start, run = [], reproduce_cmd._start_workers, experiments.reproduce
+    monkeypatch.setattr(reproduce_cmd, "_start_workers",
+                        lambda args: helpers.extend(start(args)) or helpers)
+
+    def run_then_wait(*a, **k):     # table2 has no cells: without waiting, the main process
+        out = run(*a, **k)          # would stop the helper before it has loaded the data
+        for h in helpers:
+            h.wait(timeout=120)
+        return out
+    monkeypatch.setattr(experiments, "reproduce", run_then_wait)
+    assert main(["reproduce", "table2", "--budget", "smoke", "--dataset", str(data),
+                 "--min-count", "3", "--out", str(tmp_path / "res"), "--jobs", "2",
+                 "--no-progress"]) == 0
+    assert [h.returncode for h in helpers] == [0]
+    err = capfd.readouterr().err
+    assert err.count("whose movieId is not in movies.csv") == 1, err
+    assert "leporid reproduce: note:" in err and "line 242: movieId 999" in err

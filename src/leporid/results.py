@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import platform
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -120,10 +121,12 @@ def jsonable(x):
 
 
 def provenance(config: dict, seed: int | None, fingerprint: str | None) -> dict:
-    """The block every result file carries."""
+    """The block every result file carries. ``host`` is the machine's name (as in the grid's
+    cell claims), so results computed on, say, a GPU machine and here can be told apart once
+    they sit in one folder."""
     return {"leporid_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "python": platform.python_version(), "seed": seed, "data_fingerprint": fingerprint,
-            "config": jsonable(config)}
+            "host": socket.gethostname(), "python": platform.python_version(), "seed": seed,
+            "data_fingerprint": fingerprint, "config": jsonable(config)}
 
 
 def write_json(path, obj: dict) -> Path:

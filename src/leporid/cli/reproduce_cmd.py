@@ -104,7 +104,7 @@ def _worker_argv(argv: list[str]) -> list[str]:
 def _start_workers(args) -> list:
     """``--jobs N``: N - 1 helper processes run the same command; they compute the cells this
     process has not claimed and write nothing else (their stdout is dropped, their errors
-    shown)."""
+    shown; the data loader's notes, which this process printed, they keep to themselves)."""
     import subprocess
 
     cmd = _worker_argv(list(getattr(args, "argv", None) or sys.argv[1:]))
@@ -136,7 +136,8 @@ def run(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             split = load_split(args)
-        for w in caught:
+        # --jobs helpers reload the same data: the main process has said this once already
+        for w in caught if not args.worker else ():
             print(f"leporid reproduce: note: {w.message}", file=sys.stderr)
         name = split.interactions.name or "dataset"
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))

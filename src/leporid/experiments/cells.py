@@ -49,6 +49,7 @@ class Context:
     inits: tuple[str, ...] | None = None
     _embeddings: dict = field(default_factory=dict, repr=False)
     seconds: dict = field(default_factory=dict)
+    hosts: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.out = Path(self.out)
@@ -83,10 +84,13 @@ class Context:
         return {"data": self.fingerprint, "protocol": self.protocol, "dim": self.budget.dim}
 
     def run(self, cells: list[Cell], desc: str) -> list[dict]:
-        """Run ``cells`` through the cache; ``seconds[desc]`` = their summed compute time."""
+        """Run ``cells`` through the cache; ``seconds[desc]`` = their summed compute time,
+        ``hosts[desc]`` = the machines that computed them (a cache filled elsewhere, e.g. on a
+        GPU machine, shows; cells cached before hosts were recorded count as none)."""
         res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc,
                         wait=not self.worker)
         self.seconds[desc] = round(sum(r.get("seconds", 0.0) for r in res), 2)
+        self.hosts[desc] = sorted({h for r in res if (h := r.get("provenance", {}).get("host"))})
         return res
 
     # -- embeddings, computed once per run ------------------------------------------------

@@ -146,6 +146,7 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
     config.update({k: list(v) for k in ("models", "inits") if (v := getattr(ctx, k, None))})
     meta = provenance(config, list(ctx.seeds), ctx.fingerprint)
     meta["cell_seconds"] = ctx.seconds.get(name)     # compute time of its cells (cached too)
+    meta["cell_hosts"] = ctx.hosts.get(name)         # where they were computed (cached too)
     doc = {"artefact": name, "title": title, **meta, "rows": rows, "claims": claims,
            "notes": notes, **(extra or {})}
     stem = ctx.out / name

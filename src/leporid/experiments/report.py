@@ -3,8 +3,9 @@
 Every ``*.json`` result with ``rows`` (the artefacts of ``leporid reproduce`` and the demo's
 table) is included with its Markdown table (the sibling ``.md``), its figure (sibling ``.png``;
 linked from the Markdown page, embedded as base64 in the HTML page), its claims and verdicts,
-and its provenance (leporid version, dataset, protocol, budget, seeds, data fingerprint, compute
-time). The cell cache (``cache/``) is skipped. A summary of every claim's verdict comes first.
+and its provenance (leporid version, host, dataset, protocol, budget, seeds, data fingerprint,
+compute time, and the hosts of its cells when others than the artefact's). The cell cache
+(``cache/``) is skipped. A summary of every claim's verdict comes first.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def _provenance(doc: dict) -> str:
     cfg = doc.get("config", {})
     budget = cfg.get("budget", {})
     parts = [f"leporid {doc.get('leporid_version')}", f"created {doc.get('created')}"]
+    if doc.get("host"):                 # results written before hosts were recorded have none
+        parts.append(f"host {doc['host']}")
     if cfg.get("dataset"):
         parts.append(f"dataset {cfg['dataset']} (protocol {cfg.get('protocol')})")
     if budget:
@@ -53,6 +56,8 @@ def _provenance(doc: dict) -> str:
         parts.append(f"data fingerprint {doc['data_fingerprint']}")
     if doc.get("cell_seconds") is not None:
         parts.append(f"compute {doc['cell_seconds']:.0f} s")
+    if doc.get("cell_hosts") and doc["cell_hosts"] != [doc.get("host")]:
+        parts.append(f"cells computed on {', '.join(doc['cell_hosts'])}")
     if cfg.get("device"):
         parts.append(f"device {cfg['device']}")
     return "Provenance: " + "; ".join(parts) + "."

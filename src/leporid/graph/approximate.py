@@ -255,6 +255,17 @@ def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
 
     X = _binary_csr(X)
     lists = lsh_neighbours(X, k, bands=bands, window=window, candidates=candidates, seed=seed)
+    return refined_rows(X, lists, refine=refine, fan=fan, top=top, stop=stop, seed=seed,
+                        info=info)
+
+
+def refined_rows(X, lists, *, refine: int = 12, fan: int | None = None, top: int | None = None,
+                 stop: int = 100, seed: int = 123, info: dict | None = None):
+    """Step 3 over the padded lists of all rows, as CSR arrays (indptr, indices, values), with
+    ``info["refine_changed"]`` (each round's share of changed entries). The one ending of both
+    builds — ``approx_knn_rows`` here, and the Dask build over the lists it gathers
+    (``distributed.submit_knn_rows``) — so they report the same rounds. Parameters as
+    ``approx_knn_rows``'s."""
     rinfo: dict = {}
     rows = padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan, top=top,
                                             stop=stop, seed=seed, info=rinfo))

@@ -16,9 +16,10 @@ def knn_graph(X, k: int, *, device: str = "cpu", approximate: dict | bool | None
     ``approximate``: None/False for the exact graph, True or a dict of ``approx_knn_rows``
     parameters for the MinHash-LSH graph. ``client``: a ``dask.distributed.Client`` to build
     it in row blocks on its workers (see ``distributed.py``). ``device`` applies to the exact
-    single-process build ("cuda": the torch path). ``info``, when given, receives the measured
-    ``recall`` of the approximate neighbour lists (``neighbour_recall`` on ``sample`` rows, 200
-    by default; 0 skips it).
+    single-process build ("cuda": the torch path). ``info``, when given, receives for an
+    approximate graph, in one process or on a cluster alike, each refinement round's share of
+    changed entries (``refine_changed``) and the measured ``recall`` of the neighbour lists
+    (``neighbour_recall`` on ``sample`` rows, 200 by default; 0 skips it).
     """
     if client is not None:
         return submit_knn_graph(X, k, client, approximate=approximate)(info)
@@ -39,7 +40,7 @@ def submit_knn_graph(X, k: int, client, *, approximate: dict | bool | None = Non
 
     approximate, sample = _approximate_params(approximate)
     rows = submit_knn_rows(X, k, client, approximate=approximate)
-    return lambda info=None: _finish(X, k, rows(), approximate, sample, info)
+    return lambda info=None: _finish(X, k, rows(info), approximate, sample, info)
 
 
 def _approximate_params(approximate):

@@ -156,19 +156,21 @@ def _approx_block(X, k, lo, hi, tables, params):
 
 
 def knn_rows_dask(X, k: int, client, *, approximate: dict | None = None,
-                  blocks_per_worker: int = 2):
+                  blocks_per_worker: int = 2, info: dict | None = None):
     """Directed KNN CSR arrays (indptr, indices, values) of the rows of ``X``, computed in row
     blocks on the workers of ``client``. ``approximate``: parameters of ``approx_knn_rows``
-    (its refinement rounds run on the client, over the gathered lists), or None for exact."""
+    (its refinement rounds run on the client, over the gathered lists), or None for exact.
+    ``info`` receives what ``approx_knn_rows`` puts there (``refine_changed``)."""
     return submit_knn_rows(X, k, client, approximate=approximate,
-                           blocks_per_worker=blocks_per_worker)()
+                           blocks_per_worker=blocks_per_worker)(info)
 
 
 def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
                     blocks_per_worker: int = 2):
-    """Start ``knn_rows_dask`` on the cluster and return at once: a function that waits for
-    the blocks and returns the CSR arrays. Lets the client work (e.g. solve one side's
-    eigenproblem) while the workers build the next graph."""
+    """Start ``knn_rows_dask`` on the cluster and return at once: ``result(info=None)``, which
+    waits for the blocks and returns the CSR arrays (an approximate build fills ``info`` like
+    ``approx_knn_rows``). Lets the client work (e.g. solve one side's eigenproblem) while the
+    workers build the next graph."""
     from .jaccard import _binary_csr
 
     X = _binary_csr(X)
@@ -181,7 +183,7 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
         futures = [client.submit(_exact_block, Xf, k, int(lo), int(hi), pure=False)
                    for lo, hi in zip(bounds[:-1], bounds[1:])]
 
-        def exact_result():
+        def exact_result(info=None):    # nothing to report: one signature for both waiters
             parts = [p for _, p in sorted(client.gather(futures), key=lambda p: p[0])]
             counts = np.concatenate([np.diff(ip) for ip, _, _ in parts])
             indptr = np.zeros(n + 1, np.int64)
@@ -190,13 +192,11 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
                     np.concatenate([v for _, _, v in parts]))
 
         return exact_result
-    from .approximate import lsh_tables, padded_to_csr, refine_neighbours
+    from .approximate import lsh_tables, refined_rows
 
     params = dict(approximate)
-    # the refinement runs here on the gathered lists; unset keys keep refine_neighbours' defaults
-    refine = {key: params.pop(key) for key in ("fan", "top", "stop") if key in params}
-    if "refine" in params:
-        refine["rounds"] = params.pop("refine")
+    # the refinement runs here on the gathered lists; unset keys keep refined_rows' defaults
+    refine = {key: params.pop(key) for key in ("refine", "fan", "top", "stop") if key in params}
     if "seed" in params:
         refine["seed"] = params["seed"]
     tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
@@ -204,9 +204,9 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
     futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)
                for lo, hi in zip(bounds[:-1], bounds[1:])]
 
-    def approx_result():
+    def approx_result(info=None):
         parts = [p for _, p in sorted(client.gather(futures), key=lambda p: p[0])]
         lists = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
-        return padded_to_csr(*refine_neighbours(X, lists, **refine))
+        return refined_rows(X, lists, **refine, info=info)
 
     return approx_result
