@@ -182,6 +182,15 @@ def test_report_names_the_hosts_of_cells_computed_elsewhere(tmp_path):
     assert f"host {here};" in md and f"cells computed on {', '.join(both)}" in md
 
 
+def test_jobs_helpers_write_no_artefact_files(tmp_path):
+    """A ``--jobs`` helper computes cells only; the artefact files are the main process's."""
+    from leporid.experiments.render import write_artefact
+
+    ctx = Context(None, TINY, tmp_path / "r", dataset="d", progress=False, worker=True)
+    assert write_artefact(ctx, "t", "T", [{"a": 1}], ([{"a": 1}], ["a"])) == {}
+    assert not list((tmp_path / "r").glob("t.*"))
+
+
 def test_cli_errors(tmp_path, capsys):
     for bad in (["table9"], ["table2", "--seeds", "1,x"], ["table2", "--threads", "0"],
                 ["table2", "--budget", "huge"], ["table3", "--models", ","]):
