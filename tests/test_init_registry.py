@@ -285,6 +285,29 @@ def test_editing_a_schemes_source_invalidates_its_cache(counting, small, tmp_pat
     assert not e.cache_hit and len(counting) == 2
 
 
+def test_cache_key_fingerprints_the_code_that_was_imported(tmp_path, monkeypatch):
+    """A file edited while a long run is going must not give the old in-memory code's output the
+    edited file's key: the fingerprint is taken when the scheme is registered."""
+    import importlib
+
+    from leporid.init import _REGISTRY
+    from leporid.init.cache import code_fingerprint
+
+    src = tmp_path / "leporid_tmp_scheme.py"
+    src.write_text("from leporid.init import register\n\n"
+                   "@register('tmp-edited')\ndef tmp(train, dim=2, seed=1):\n"
+                   "    return train, train\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        importlib.import_module("leporid_tmp_scheme")
+        fn = _REGISTRY["tmp-edited"]
+        before = code_fingerprint(fn)
+        src.write_text(src.read_text() + "# edited\n")
+        assert code_fingerprint(fn) == before
+    finally:
+        _REGISTRY.pop("tmp-edited", None)
+
+
 def test_train_from_an_embedding_directory(tmp_path, capsys):
     emb = tmp_path / "svd"
     assert main(["embed", "--method", "svd", "--dim", "8", "--out", str(emb)]) == 0

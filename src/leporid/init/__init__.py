@@ -56,6 +56,8 @@ def register(name: str, *, check: Callable[[dict, int], None] | None = None,
             raise TypeError(f"initialiser {name!r}: every parameter after seed needs a default "
                             f"(no *args/**kwargs), offending: {', '.join(bad)}")
         _REGISTRY[name] = fn
+        from .cache import remember_code
+        remember_code(fn)
         if check is not None:
             _CHECKS[name] = check
         (_NO_CACHE.discard if cache else _NO_CACHE.add)(name)

@@ -136,9 +136,25 @@ class EmbeddingCache:
                                 key=np.asarray(json.dumps(jsonable(key), sort_keys=True))))
 
 
+#: fingerprints taken when each scheme was registered (its module imported)
+_LOADED: dict = {}
+
+
+def remember_code(fn) -> None:
+    """Fingerprint ``fn``'s source file now, as it is imported. The key must describe the code
+    that runs: a long run (``reproduce``) that read the file at call time would file the old
+    in-memory code's embeddings under an edited file's key."""
+    _LOADED[fn] = _source_hash(fn)
+
+
 def code_fingerprint(fn) -> str:
-    """SHA-256 (short) of the source file defining ``fn``: editing a scheme's module
-    invalidates its cached embeddings (edits of lower layers do not: clear the cache then)."""
+    """SHA-256 (short) of the source file defining ``fn``, as it was when ``fn`` was registered:
+    editing a scheme's module invalidates its cached embeddings from the next process on (edits
+    of lower layers do not: clear the cache then)."""
+    return _LOADED[fn] if fn in _LOADED else _source_hash(fn)
+
+
+def _source_hash(fn) -> str:
     import inspect
 
     try:
