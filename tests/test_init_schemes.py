@@ -153,14 +153,15 @@ def test_graphbert_pretraining_loss_decreases(small):
     assert len(loss) == 12 and loss[-1] < 0.8 * loss[0], loss
 
 
-def test_graphbert_intimacy_context_is_the_top_ppr_nodes():
+@pytest.mark.parametrize("method", ["exact", "series"])
+def test_graphbert_intimacy_context_is_the_top_ppr_nodes(method):
     from leporid.init.graphbert import intimacy_topk
 
     A = sp.csr_matrix(_weighted_graph(12, 2) > 0, dtype=np.float64)
     n = 12
     P = A.toarray() / A.toarray().sum(0)
     S = 0.15 * np.linalg.inv(np.eye(n) - 0.85 * P)
-    ctx = intimacy_topk(A, 3, alpha=0.15, tol=1e-12)
+    ctx = intimacy_topk(A, 3, alpha=0.15, tol=1e-12, method=method)
     for v in range(n):
         s = S[:, v].copy()
         s[v] = -np.inf

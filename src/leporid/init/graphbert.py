@@ -5,10 +5,23 @@ attributes ``x_v ~ N(0, 1)`` of size ``attr_dim`` (the paper's data has none). F
 node ``v``:
 
 - **intimacy subgraph**: ``v`` and the ``k`` nodes with the largest personalised-PageRank
-  intimacy ``S = α (I - (1-α) A D⁻¹)⁻¹`` in ``v``'s column (Graph-Bert's definition, α = 0.15),
-  computed as the truncated power series ``α Σ_t ((1-α) A D⁻¹)^t`` on blocks of columns
-  (never an n x n inverse; terms stop when ``(1-α)^t < 1e-4``); ties go to the lower index,
-  nodes of zero intimacy are padding (masked);
+  intimacy ``S = α (I - (1-α) A D⁻¹)⁻¹`` in ``v``'s column (Graph-Bert's definition, α = 0.15;
+  columns of zero-degree nodes in ``A D⁻¹`` are zero). Up to ``EXACT_MAX_NODES`` = 16,384 nodes
+  ``S`` is exact: ``M = I - (1-α) A D⁻¹`` is built as one dense n x n float64 array (2 GiB at
+  the limit), LU-factorised in place once (partial pivoting; ``M`` is column-diagonally dominant
+  and ``‖M⁻¹‖₁ ≤ 1/α``, so well conditioned) and solved on blocks of identity columns, about
+  (2/3 + 2) n³ flops. Larger graphs use the truncated power series ``α Σ_t ((1-α) A D⁻¹)^t`` on
+  blocks of columns (never an n x n array; terms stop when ``(1-α)^t < 1e-4``, ~57 sparse
+  products per block; the omitted tail, < 1e-4 of each column's mass, can swap near-equal
+  intimacies). Intimacies are rounded to 1e-12 before ordering, so exact ties (symmetric nodes,
+  e.g. users with the same items) stay ties on either path; ties go to the lower index, a node is
+  not its own context, nodes of zero intimacy are padding (masked). Measured on the ML-1M
+  training graph (authors' protocol: 9,687 nodes, 697k edges, k = 7) on a shared 2-core machine
+  under load (times noisy): exact path 39-46 s, 1.5 GB peak RSS (whole process); series 329 s
+  (361 s for the code before the exact path), 0.7-0.8 GB. 99.897 % of the nodes get identical
+  context lists (99.975 % of the entries); the 10 that differ were checked against a 1e-15
+  series, and the exact path's lists are the right ones (swaps of intimacies 3e-10 to 1.4e-7
+  apart, below the series' truncation error);
 - **embeddings** of each subgraph node ``u``: ``W x_u`` plus the three parameter-free
   sinusoidal codes of Graph-Bert: its Weisfeiler-Lehman role (WL colour refinement of the whole
   graph, iterated until the partition is stable), its position in the intimacy order (0 =
@@ -21,8 +34,8 @@ the adjacency with self-loops, ``L = mean_{u,v ∈ B} (ŝ_uv - (A + I)_uv)²``, 
 ``epochs`` passes over the nodes in seeded random batches of ``batch_size``. The user and item
 embeddings are the ``z`` of their nodes after training. Torch runs on ``threads`` threads
 (restored afterwards) inside a forked RNG, so the caller's torch state is untouched and the
-result is a function of the seed. Cost grows as n·(k+1)²·𝒟 per epoch; the intimacy and hop
-pre-processing as nnz(A)·n.
+result is a function of the seed. Cost grows as n·(k+1)²·𝒟 per epoch; the intimacy as n³
+(exact path) or nnz(A)·n·57 (series), the hop pre-processing as nnz(A)·n.
 """
 
 from __future__ import annotations
@@ -37,16 +50,53 @@ from . import positive, register
 from .node2vec import interaction_graph
 
 
-def intimacy_topk(A: sp.csr_matrix, k: int, alpha: float = 0.15, block: int = 1024,
-                  tol: float = 1e-4) -> np.ndarray:
-    """(n, k) int64: per node the ``k`` most intimate other nodes, most intimate first, -1 where
-    fewer than ``k`` have non-zero intimacy."""
-    n = A.shape[0]
+#: graphs with at most this many nodes get the exact intimacy (one dense n x n float64 LU:
+#: 2 GiB at the limit); larger ones the truncated power series
+EXACT_MAX_NODES = 16_384
+#: intimacies are rounded to this many decimals before ordering, so that exact ties (symmetric
+#: nodes) stay ties whichever path computed them
+INTIMACY_DECIMALS = 12
+
+
+def _transition(A: sp.spmatrix, alpha: float) -> sp.csr_matrix:
+    """``(1-α) A D⁻¹`` in float64 (``D``: column sums; columns of zero-degree nodes are zero)."""
+    A = sp.csr_matrix(A, dtype=np.float64)
     d = np.asarray(A.sum(axis=0)).ravel()
-    P = (A @ sp.diags(np.where(d > 0, 1.0 / np.maximum(d, 1e-300), 0.0))).astype(np.float64)
-    P = sp.csr_matrix((1.0 - alpha) * P)
+    inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
+    return sp.csr_matrix((1.0 - alpha) * (A @ sp.diags(inv)))
+
+
+def _exact_blocks(A, alpha, block):
+    """``(cols, S[:, cols])`` with ``S = α M⁻¹``, ``M = I - (1-α) A D⁻¹`` factorised once by a
+    dense LU (partial pivoting) and solved on blocks of identity columns. ``M`` is the only n x n
+    array: it is built in place (Fortran order) and overwritten by its LU factors."""
+    from scipy.linalg import lu_factor, lu_solve
+
+    n = A.shape[0]
+    P = _transition(A, alpha).tocoo()
+    P.sum_duplicates()
+    M = np.zeros((n, n), order="F")
+    M[P.row, P.col] = -P.data
+    del P
+    diag = np.arange(n)
+    M[diag, diag] += 1.0
+    lu = lu_factor(M, overwrite_a=True, check_finite=False)  # lu[0] is M's memory
+    del M
+    for b0 in range(0, n, block):
+        cols = np.arange(b0, min(b0 + block, n))
+        E = np.zeros((n, len(cols)), order="F")
+        E[cols, np.arange(len(cols))] = 1.0
+        S = lu_solve(lu, E, overwrite_b=True, check_finite=False)
+        S *= alpha
+        yield cols, S
+
+
+def _series_blocks(A, alpha, block, tol):
+    """``(cols, S[:, cols])`` with ``S ≈ α Σ_{t≤T} ((1-α) A D⁻¹)^t``, ``T`` the first power with
+    ``(1-α)^T ≤ tol`` (the omitted tail has mass at most ``(1-α)^(T+1) < tol`` per column)."""
+    n = A.shape[0]
+    P = _transition(A, alpha)
     steps = int(np.ceil(np.log(tol) / np.log(1.0 - alpha)))
-    out = np.full((n, k), -1, np.int64)
     for b0 in range(0, n, block):
         cols = np.arange(b0, min(b0 + block, n))
         X = np.zeros((n, len(cols)))
@@ -55,11 +105,35 @@ def intimacy_topk(A: sp.csr_matrix, k: int, alpha: float = 0.15, block: int = 10
         for _ in range(steps):
             X = P @ X
             S += X
+        S *= alpha
+        yield cols, S
+
+
+def intimacy_topk(A: sp.csr_matrix, k: int, alpha: float = 0.15, block: int = 1024,
+                  tol: float = 1e-4, method: str = "auto") -> np.ndarray:
+    """(n, k) int64: per node the ``k`` most intimate other nodes, most intimate first, -1 where
+    fewer than ``k`` have non-zero intimacy (after rounding to ``INTIMACY_DECIMALS``; ties go to
+    the lower index).
+
+    ``method``: ``"exact"`` (dense LU of ``I - (1-α) A D⁻¹``), ``"series"`` (power series cut at
+    ``tol``) or ``"auto"`` (exact up to ``EXACT_MAX_NODES`` nodes, the series above)."""
+    if method not in ("auto", "exact", "series"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'series', got {method!r}")
+    n = A.shape[0]
+    if method == "auto":
+        method = "exact" if n <= EXACT_MAX_NODES else "series"
+    blocks = _exact_blocks(A, alpha, block) if method == "exact" else \
+        _series_blocks(A, alpha, block, tol)
+    out = np.full((n, k), -1, np.int64)
+    kk = min(k, n)
+    for cols, S in blocks:
+        np.round(S, INTIMACY_DECIMALS, out=S)
         S[cols, np.arange(len(cols))] = -np.inf  # not its own context
+        kth = -np.partition(-S, kk - 1, axis=0)[kk - 1]  # each column's k-th largest
         for c, v in enumerate(cols):
             s = S[:, c]
-            top = np.lexsort((np.arange(n), -s))[:k]  # descending intimacy, ties: lower index
-            top = top[s[top] > 0]
+            cand = np.flatnonzero((s >= kth[c]) & (s > 0))  # ascending index
+            top = cand[np.argsort(-s[cand], kind="stable")][:k]  # descending, ties: lower index
             out[v, :len(top)] = top
     return out
 
