@@ -153,7 +153,7 @@ def test_graphbert_pretraining_loss_decreases(small):
     assert len(loss) == 12 and loss[-1] < 0.8 * loss[0], loss
 
 
-@pytest.mark.parametrize("method", ["exact", "series"])
+@pytest.mark.parametrize("method", ["exact", "series", "push"])
 def test_graphbert_intimacy_context_is_the_top_ppr_nodes(method):
     from leporid.init.graphbert import intimacy_topk
 
