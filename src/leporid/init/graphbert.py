@@ -84,6 +84,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from . import positive, register
 from ..graph.compile import warm_up
+from ..graph.jaccard import _csr_arrays
 from .node2vec import interaction_graph
 
 
@@ -101,12 +102,16 @@ PUSH_WIDTH = 16
 INTIMACY_DECIMALS = 12
 
 
+def _degrees(A: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, 1/d)``: the column sums of ``A`` and their inverses (0 for zero-degree nodes)."""
+    d = np.asarray(A.sum(axis=0)).ravel()
+    return d, np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
+
+
 def _transition(A: sp.spmatrix, alpha: float) -> sp.csr_matrix:
     """``(1-α) A D⁻¹`` in float64 (``D``: column sums; columns of zero-degree nodes are zero)."""
     A = sp.csr_matrix(A, dtype=np.float64)
-    d = np.asarray(A.sum(axis=0)).ravel()
-    inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
-    return sp.csr_matrix((1.0 - alpha) * (A @ sp.diags(inv)))
+    return sp.csr_matrix((1.0 - alpha) * (A @ sp.diags(_degrees(A)[1])))
 
 
 def _exact_blocks(A, alpha, block):
@@ -336,8 +341,7 @@ def push_topk(A: sp.spmatrix, k: int, alpha: float = 0.15, eps: float = PUSH_EPS
     C.sum_duplicates()
     C.eliminate_zeros()
     n = C.shape[0]
-    deg = np.asarray(C.sum(axis=0)).ravel()
-    inv_deg = np.where(deg > 0, 1.0 / np.where(deg > 0, deg, 1.0), 0.0)
+    deg, inv_deg = _degrees(C)
     sources = np.arange(n, dtype=np.int64) if sources is None else \
         np.asarray(sources, dtype=np.int64)
     ids = np.empty((len(sources), k), np.int64)
@@ -345,8 +349,8 @@ def push_topk(A: sp.spmatrix, k: int, alpha: float = 0.15, eps: float = PUSH_EPS
     if not len(sources):
         return ids, values
     threads = numba.get_num_threads()
-    graph = (C.indptr.astype(np.int64, copy=False), C.indices.astype(np.int32, copy=False),
-             C.data, eps * deg, inv_deg, float(alpha), 10.0 ** INTIMACY_DECIMALS)
+    graph = (*_csr_arrays(C), C.data, eps * deg, inv_deg, float(alpha),
+             10.0 ** INTIMACY_DECIMALS)  # CSC arrays: the fixed index types of every kernel
     done = np.zeros(len(sources), np.bool_)
     _push_local(*graph, int(PUSH_SWEEP_SHARE * n), sources, ids, values, done, threads)
     rest = np.flatnonzero(~done)
