@@ -538,3 +538,20 @@ def test_result_names_carry_a_non_default_seed(tmp_path):
     plain = result_stem(tmp_path, "evaluate", "u.data", "itemknn", seed_part(123))
     other = result_stem(tmp_path, "evaluate", "u.data", "itemknn", seed_part(124))
     assert plain.name == "evaluate_u_itemknn" and other.name == "evaluate_u_itemknn_seed124"
+
+
+def test_help_says_each_default_once_and_never_none():
+    """Every command's --help: no "(default: None)" and no option whose help gives its default
+    twice (argparse's ArgumentDefaultsHelpFormatter appended "(default: None)" after
+    "default 1000" in `leporid embed --help`)."""
+    from leporid.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        text = " ".join(p.format_help().split())
+        assert "(default: None)" not in text, name
+        formatter = p._get_formatter()
+        for action in p._actions:
+            if action.help and "default" in action.help:  # says it already: nothing appended
+                assert formatter._get_help_string(action) == action.help, (name, action.help)

@@ -19,6 +19,19 @@ class UsageError(Exception):
     """A user error in the options or input files: one line on stderr, exit status 2."""
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the help already says its default or
+    there is none to say (argparse's ArgumentDefaultsHelpFormatter printed "(default: None)"
+    after "default 1000", and the same default twice)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" in text or action.default in (None, argparse.SUPPRESS, [], False)
+                or action.option_strings == []):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     """``--dataset NAME_OR_PATH`` ``--format FMT`` (and ``--min-count`` for split commands)."""
     p.add_argument("--dataset", default="ml-latest-small",

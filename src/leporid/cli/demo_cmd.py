@@ -8,7 +8,6 @@ resumes where it stopped (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -16,7 +15,8 @@ import time
 import warnings
 from pathlib import Path
 
-from .common import add_dataset_args, add_seed_arg, check_output_dir, int_option
+from .common import (DefaultsHelpFormatter, add_dataset_args, add_seed_arg, check_output_dir,
+                     int_option)
 
 #: DLR² epochs at most in the demo (three trainings; see benchmarks/README.md, "DLR² budget")
 DEMO_EPOCHS = 4
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="DLR² with LEPORID / LE / random init vs tuned KNN and TopPop",
         description=__doc__.split("\n\n")[1].replace("\n", " "),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     add_dataset_args(p)
     add_seed_arg(p)
     p.add_argument("--trials", type=int_option(1), default=30,
