@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import (UsageError, add_dataset_args, add_seed_arg, check_output_dir,
-                     column_options, dataset_stem, float_option, int_option)
+from .common import (DefaultsHelpFormatter, UsageError, add_dataset_args, add_seed_arg,
+                     check_output_dir, column_options, dataset_stem, float_option, int_option)
 
 #: ``--format authors`` makes row i = id i: the largest id may exceed the number of distinct
 #: ids by at most this factor (plus ``AUTHORS_SLACK``) before the rows, mostly empty, are refused
@@ -30,7 +30,7 @@ def register(sub) -> None:
                     "splitting); with --format authors its integer ids are used as given, so "
                     "row i of the output is id i of the file. Results are cached on disk "
                     "($LEPORID_CACHE, default ~/.cache/leporid).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     add_dataset_args(p)
     p.add_argument("--input", default=None, metavar="FILE",
                    help="embed this interaction file as it is (overrides --dataset)")
@@ -60,7 +60,8 @@ def register(sub) -> None:
                    metavar="KEY=INT,...",
                    help="approximate graphs (MinHash LSH re-ranked by exact Jaccard) for very "
                         "large inputs; optional bands=, window=, candidates=, refine= (most "
-                        "rounds), fan=, top=, stop= (per 10,000 changed entries), seed=, "
+                        "rounds), fan= (new neighbours read per round), stop= (per 10,000 changed "
+                        "entries), seed=, "
                         "sample= (rows for the printed recall check, 0 = none), compare=1 "
                         "(also run the exact pipeline and print the subspace agreement)")
     add_seed_arg(p)
