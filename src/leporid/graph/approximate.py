@@ -12,10 +12,15 @@ Three steps, all compiled (numba, ``cache=True``), memory ``O(n · bands)``, nev
 2. **Exact re-ranking.** ``J(u, v)`` is computed exactly for every kept candidate, and the ``k``
    best are kept with the exact graph's rule (similarity > 0; among equal similarities the lower
    index).
-3. **Neighbours of neighbours** (``refine`` rounds, NN-descent's observation that a neighbour's
-   neighbour is likely a neighbour): the rows that ``fan`` of a row's neighbours lead to (the
-   ``top`` best of each list, the others drawn at random from the rest of it, afresh each
-   round) are scored exactly and merged in.
+3. **Neighbours of neighbours**, incrementally (NN-descent's observation that a neighbour's
+   neighbour is likely a neighbour): each round, a row reads the lists of its neighbours and
+   scores exactly the rows it finds there. A neighbour is read in full once (at most ``fan``
+   new ones per row and round, the best first), and after that only for the entries added to
+   its list since the row last read it — every list entry records the round it was added, and
+   every entry of a row's own list the round the row last read that neighbour. So a round
+   costs what changed, the rounds get cheap as the lists settle, and they go on until one
+   changes fewer than ``stop`` per 10,000 entries: when a round changes nothing, every row's
+   list is closed under neighbours of neighbours (no row two steps away beats it).
 
 Why this shape: on recommendation data similarities are low and flat (on a power-law synthetic
 set with 50 items per user the 100th neighbour has J ≈ 0.15 and the first ≈ 0.2), so a single
@@ -36,6 +41,12 @@ from numba import njit, prange
 from .compile import warm_up
 
 _EMPTY = np.uint32(0xFFFFFFFF)
+# Refinement defaults: rounds until one changes under 0.1% of the entries, at most REFINE.
+# The rounds cost what changed, so running them to near convergence is cheap (200k users:
+# rounds 4-6 take 10, 4 and 3 s after 136, 88 and 53 s; benchmarks/README.md).
+REFINE = 30
+STOP = 10
+_MAX_ROUNDS = np.iinfo(np.int16).max - 1   # round stamps are int16
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -67,10 +78,12 @@ def _score(cand, sims, start, nc, u, indptr, indices, mark, deg):
 
 
 @njit(cache=True, nogil=True)
-def _select(cand, sims, nc, k, out_idx, out_val, known=0):
+def _select(cand, sims, nc, k, out_idx, out_val, known=0, added=None, seen=None,
+            out_added=None, out_seen=None):
     """The k best of ``cand[:nc]`` by ``sims`` (> 0; ties to the lower index), written by
     descending similarity; returns how many, and how many of them are not among the first
-    ``known`` candidates (a row's current list: the changes a refinement round made)."""
+    ``known`` candidates (a row's current list: the changes a refinement round made). With
+    ``added``/``seen``, each kept candidate's two round stamps go along with it."""
     by_index = np.argsort(cand[:nc], kind="mergesort")
     order = by_index[np.argsort(-sims[:nc][by_index], kind="mergesort")]
     m = 0
@@ -80,6 +93,9 @@ def _select(cand, sims, nc, k, out_idx, out_val, known=0):
             break
         out_idx[m] = cand[o]
         out_val[m] = sims[o]
+        if added is not None:
+            out_added[m] = added[o]
+            out_seen[m] = seen[o]
         m += 1
         if o >= known:
             fresh += 1
@@ -138,36 +154,57 @@ def _lsh_knn(lo, hi, order, pos, gstart, gend, indptr, indices, deg, n_items, k,
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _refine(old_idx, old_val, old_cnt, jptr, jidx, indptr, indices, deg, n_items, k, new_idx,
-            new_val, new_cnt, changed, n_threads):
-    """One round of neighbours-of-neighbours: each row's list merged with the exact scores of
-    the rows two steps away in ``J`` (each row's best neighbours); ``changed[u]`` = how many
-    of u's new neighbours are new."""
+def _refine(rnd, idx, val, cnt, added, seen, indptr, indices, deg, n_items, k, fan, new_idx,
+            new_val, new_cnt, new_added, new_seen, changed, deferred, n_threads):
+    """Round ``rnd`` (from 1) of incremental neighbours-of-neighbours over padded lists
+    (by descending similarity). ``added[v, q]``: the round entry q of v's list was added in
+    (0: the LSH step); ``seen[u, c]``: the round u last read the list of its neighbour c (-1:
+    never). Row u reads in full the lists of at most ``fan`` never-read neighbours (the best
+    first; ``deferred[u]`` counts the others, read in later rounds) and, of the neighbours it
+    has read, only the entries added since; the new rows found are scored exactly and merged.
+    ``changed[u]``: how many of u's new neighbours are new."""
     n = deg.shape[0]
     stamp = np.full((n_threads, n), -1, np.int64)
     mark = np.zeros((n_threads, n_items), np.int64)
-    width = int(np.max(np.diff(jptr))) if n else 0
-    cands = np.empty((n_threads, k + width * width), np.int32)
-    simss = np.empty((n_threads, k + width * width), np.float64)
+    cap = min(n, k + k * k)  # a row's candidates are distinct rows
+    cands = np.empty((n_threads, cap), np.int32)
+    simss = np.empty((n_threads, cap), np.float64)
+    addeds = np.empty((n_threads, cap), np.int16)
+    seens = np.empty((n_threads, cap), np.int16)
     for u in prange(n):
         tid = numba.get_thread_id()
         st, cand, mk, sims = stamp[tid], cands[tid], mark[tid], simss[tid]
+        ad, se = addeds[tid], seens[tid]
         nc = 0
-        for c in range(old_cnt[u]):  # current neighbours keep their (exact) similarities
-            v = old_idx[u, c]
+        for c in range(cnt[u]):  # current neighbours keep their (exact) similarities
+            v = idx[u, c]
             st[v] = u
             cand[nc] = v
-            sims[nc] = old_val[u, c]
+            sims[nc] = val[u, c]
+            ad[nc] = added[u, c]
+            se[nc] = seen[u, c]
             nc += 1
         known = nc
-        for a in range(jptr[u], jptr[u + 1]):
-            v = jidx[a]
-            for c in range(jptr[v], jptr[v + 1]):
-                w = jidx[c]
+        first_reads = 0
+        for c in range(known):
+            v = cand[c]
+            since = se[c]
+            if since < 0:
+                if first_reads == fan:
+                    deferred[u] += 1
+                    continue
+                first_reads += 1
+            for q in range(cnt[v]):
+                if added[v, q] < since:  # read already
+                    continue
+                w = idx[v, q]
                 if w != u and st[w] != u:
                     st[w] = u
                     cand[nc] = w
+                    ad[nc] = rnd
+                    se[nc] = -1
                     nc += 1
+            se[c] = rnd
         if nc == 0:
             new_cnt[u] = 0
             changed[u] = 0
@@ -175,31 +212,8 @@ def _refine(old_idx, old_val, old_cnt, jptr, jidx, indptr, indices, deg, n_items
         for p in range(indptr[u], indptr[u + 1]):
             mk[indices[p]] = u + 1
         _score(cand, sims, known, nc, u, indptr, indices, mk, deg)
-        new_cnt[u], changed[u] = _select(cand, sims, nc, k, new_idx[u], new_val[u], known)
-
-
-def _joined(out_idx, out_cnt, fan, top, rng):
-    """CSR of J: the neighbours each row's refinement goes through — its ``top`` best (lists
-    are by descending similarity) and ``fan - top`` drawn at random from the rest of its list.
-
-    Why the random part (NN-descent samples neighbours too): through the best ``fan`` alone
-    every round revisits the same rows once the lists settle (6 rounds found no more than 3);
-    with half of them drawn afresh each round the search keeps reaching new rows — on ML-1M
-    (users, K = 100) recall 0.951 -> 0.971 at 3 rounds, 0.982 at 5. Adding reverse
-    neighbours, as NN-descent also does, lowered the recall per second here."""
-    n, k = out_idx.shape
-    fan = min(fan, k)
-    take = np.minimum(out_cnt, fan)
-    jptr = np.zeros(n + 1, np.int64)
-    np.cumsum(take, out=jptr[1:])
-    if top >= fan:
-        return jptr, out_idx[np.arange(k)[None, :] < take[:, None]]
-    key = rng.random((n, k))
-    key[:, :top] = -1.0
-    key[np.arange(k)[None, :] >= out_cnt[:, None]] = 2.0
-    order = np.argsort(key, axis=1)[:, :fan]
-    picked = np.take_along_axis(out_idx, order, axis=1)
-    return jptr, picked[np.arange(fan)[None, :] < take[:, None]]
+        new_cnt[u], changed[u] = _select(cand, sims, nc, k, new_idx[u], new_val[u], known, ad,
+                                         se, new_added[u], new_seen[u])
 
 
 def _band_tables(sig, rng):
@@ -235,40 +249,37 @@ def _band_tables(sig, rng):
 
 
 def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
-                    candidates: int | None = None, refine: int = 12, fan: int | None = None,
-                    top: int | None = None, stop: int = 100, seed: int = 123,
-                    info: dict | None = None):
+                    candidates: int | None = None, refine: int = REFINE, fan: int | None = None,
+                    stop: int = STOP, seed: int = 123, info: dict | None = None):
     """Directed approximate Jaccard KNN of the rows of binary ``X``: CSR arrays
     (indptr, indices, values) like ``knn_rows``, values exact Jaccard similarities.
 
     ``bands`` band keys of 2 MinHashes each (fewer when memory is short: the tables take
     16 bytes per row and band); ``window`` bucket members visited per band; ``candidates``
-    (default ``8 k``) kept by collision count for exact scoring; up to ``refine``
-    neighbours-of-neighbours rounds, each through ``fan`` of a row's neighbours (default
-    ``min(k, 64)``): its ``top`` best (default ``fan // 2``) and the others drawn at random
-    from the rest of its list; the rounds stop once one changes fewer than ``stop`` per 10,000
-    list entries (default 100: 1%). The defaults are sized for K ≈ 100 (measured in
-    ``benchmarks/README.md``). ``info`` receives ``refine_changed`` (each round's share of
-    changed entries).
+    (default ``8 k``) kept by collision count for exact scoring; then up to ``refine``
+    incremental neighbours-of-neighbours rounds, reading at most ``fan`` new neighbours' lists
+    per row and round (default ``min(k, 64)``), until a round changes fewer than ``stop`` per
+    10,000 list entries (default 10: 0.1%). The defaults are sized for K ≈ 100 (measured in
+    ``benchmarks/README.md``). ``seed`` drives the LSH step; the rounds are deterministic.
+    ``info`` receives ``refine_changed`` (each round's share of changed entries).
     """
     from .jaccard import _binary_csr
 
     X = _binary_csr(X)
     lists = lsh_neighbours(X, k, bands=bands, window=window, candidates=candidates, seed=seed)
-    return refined_rows(X, lists, refine=refine, fan=fan, top=top, stop=stop, seed=seed,
-                        info=info)
+    return refined_rows(X, lists, refine=refine, fan=fan, stop=stop, info=info)
 
 
-def refined_rows(X, lists, *, refine: int = 12, fan: int | None = None, top: int | None = None,
-                 stop: int = 100, seed: int = 123, info: dict | None = None):
+def refined_rows(X, lists, *, refine: int = REFINE, fan: int | None = None, stop: int = STOP,
+                 info: dict | None = None):
     """Step 3 over the padded lists of all rows, as CSR arrays (indptr, indices, values), with
     ``info["refine_changed"]`` (each round's share of changed entries). The one ending of both
     builds — ``approx_knn_rows`` here, and the Dask build over the lists it gathers
     (``distributed.submit_knn_rows``) — so they report the same rounds. Parameters as
     ``approx_knn_rows``'s."""
     rinfo: dict = {}
-    rows = padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan, top=top,
-                                            stop=stop, seed=seed, info=rinfo))
+    rows = padded_to_csr(*refine_neighbours(X, lists, rounds=refine, fan=fan, stop=stop,
+                                            info=rinfo))
     if info is not None:
         info["refine_changed"] = rinfo["changed"]
     return rows
@@ -303,35 +314,40 @@ def lsh_neighbours(X, k: int, *, bands: int = 64, window: int = 64,
     return out_idx, out_val, out_cnt
 
 
-def refine_neighbours(X, lists, *, rounds: int = 12, fan: int | None = None,
-                      top: int | None = None, seed: int = 123, stop: int = 100,
-                      info: dict | None = None):
-    """Step 3: up to ``rounds`` of neighbours-of-neighbours over padded lists of all rows, each
-    through ``fan`` of a row's neighbours: its ``top`` best (default ``fan // 2``) and the
-    others drawn at random (``seed``) from the rest of its list, afresh each round. Stops
-    early when a round changed fewer than ``stop`` per 10,000 list entries (NN-descent's
-    convergence test; 0: never; the default 1% because recall still grows by about a point per
-    round above it on hard inputs, see ``benchmarks/README.md``). ``info["changed"]`` gets
-    each round's share of changed entries."""
+def refine_neighbours(X, lists, *, rounds: int = REFINE, fan: int | None = None,
+                      stop: int = STOP, info: dict | None = None):
+    """Step 3: up to ``rounds`` of incremental neighbours-of-neighbours over padded lists of
+    all rows (see the module's docstring): each row reads in full the lists of at most ``fan``
+    neighbours it has not read yet (the best first), and of the others only what was added
+    since it read them. Stops when a round changed fewer than ``stop`` per 10,000 list entries
+    and no row has neighbours left to read (0: never stop early). After a round that changed
+    nothing, every list is closed: no row two steps away is better than a row's K-th.
+    ``info["changed"]`` gets each round's share of changed entries."""
     from .jaccard import _binary_csr, _csr_arrays
 
     X = _binary_csr(X)
+    if not 0 <= rounds <= _MAX_ROUNDS:
+        raise ValueError(f"refine (rounds) must be in 0..{_MAX_ROUNDS}, got {rounds}")
     out_idx, out_val, out_cnt = lists
     k = out_idx.shape[1]
     fan = min(k, 64) if fan is None else fan
-    top = fan // 2 if top is None else top
+    if fan < 1:
+        raise ValueError(f"fan must be ≥ 1, got {fan}")
     indptr, indices = _csr_arrays(X)
     deg = np.diff(indptr).astype(np.float64)
-    rng = np.random.default_rng([seed, 1])
+    added = np.zeros(out_idx.shape, np.int16)     # the LSH lists: round 0
+    seen = np.full(out_idx.shape, -1, np.int16)   # no neighbour's list read yet
     shares = []
-    for _ in range(rounds):
-        new = (np.zeros_like(out_idx), np.zeros_like(out_val), np.zeros_like(out_cnt))
+    for rnd in range(1, rounds + 1):
+        new = (np.zeros_like(out_idx), np.zeros_like(out_val), np.zeros_like(out_cnt),
+               np.zeros_like(added), np.zeros_like(seen))
         changed = np.zeros_like(out_cnt)
-        _refine(out_idx, out_val, out_cnt, *_joined(out_idx, out_cnt, fan, top, rng), indptr,
-                indices, deg, X.shape[1], k, *new, changed, numba.get_num_threads())
-        out_idx, out_val, out_cnt = new
+        deferred = np.zeros_like(out_cnt)
+        _refine(rnd, out_idx, out_val, out_cnt, added, seen, indptr, indices, deg, X.shape[1],
+                k, fan, *new, changed, deferred, numba.get_num_threads())
+        out_idx, out_val, out_cnt, added, seen = new
         shares.append(float(changed.sum()) / max(int(out_cnt.sum()), 1))
-        if shares[-1] * 10_000 < stop:
+        if shares[-1] * 10_000 < stop and not deferred.any():
             break
     if info is not None:
         info["changed"] = shares
@@ -339,7 +355,7 @@ def refine_neighbours(X, lists, *, rounds: int = 12, fan: int | None = None,
 
 
 _PARAMS = {"bands": int, "window": int, "candidates": int, "refine": int, "fan": int,
-           "top": int, "stop": int, "seed": int, "sample": int, "compare": int}
+           "stop": int, "seed": int, "sample": int, "compare": int}
 
 
 def parse_approximate(spec: str | None) -> dict:
@@ -358,7 +374,7 @@ def parse_approximate(spec: str | None) -> dict:
         except ValueError:
             raise ValueError(f"--approximate {spec!r}: {key} must be a whole number, "
                              f"got {value!r}") from None
-        if v < (0 if key in ("refine", "top", "stop", "seed", "sample", "compare") else 1):
+        if v < (0 if key in ("refine", "stop", "seed", "sample", "compare") else 1):
             raise ValueError(f"--approximate {spec!r}: {key} must be positive, got {v}")
         out[key] = v
     return out

@@ -196,9 +196,7 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
 
     params = dict(approximate)
     # the refinement runs here on the gathered lists; unset keys keep refined_rows' defaults
-    refine = {key: params.pop(key) for key in ("refine", "fan", "top", "stop") if key in params}
-    if "seed" in params:
-        refine["seed"] = params["seed"]
+    refine = {key: params.pop(key) for key in ("refine", "fan", "stop") if key in params}
     tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
                             broadcast=True)
     futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)
