@@ -43,7 +43,7 @@ from .compile import warm_up
 _EMPTY = np.uint32(0xFFFFFFFF)
 # Refinement defaults: rounds until one changes under 0.1% of the entries, at most REFINE.
 # The rounds cost what changed, so running them to near convergence is cheap (200k users:
-# rounds 4-6 take 10, 4 and 3 s after 136, 88 and 53 s; benchmarks/README.md).
+# rounds 4-6 take 11, 4 and 3 s after 114, 88 and 53 s; benchmarks/README.md).
 REFINE = 30
 STOP = 10
 _MAX_ROUNDS = np.iinfo(np.int16).max - 1   # round stamps are int16
