@@ -143,6 +143,20 @@ def _best(S, u, cands, k):
     return c[np.lexsort((c, -S[u, c]))][:k]
 
 
+def test_bad_refinement_is_refused_before_the_lsh_step(monkeypatch):
+    """The round limit is checked where the parameters arrive, not after minutes of LSH."""
+    from leporid.graph import approximate
+
+    def no_lsh(*a, **kw):
+        raise AssertionError("LSH ran before the parameters were checked")
+
+    monkeypatch.setattr(approximate, "lsh_neighbours", no_lsh)
+    X = random_binary(50, 20, 0.2, seed=1)
+    for bad in ({"refine": 40_000}, {"fan": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            approximate.approx_knn_rows(X, 5, **bad)
+
+
 def test_incremental_rounds_equal_reading_every_neighbours_whole_list():
     """With ``fan`` ≥ K a round reads each neighbour's list in full once and afterwards only
     what was added to it; that must give, round by round, exactly the lists of the plain
@@ -195,6 +209,8 @@ def test_converged_lists_are_closed_under_neighbours_of_neighbours(fan):
         refine_neighbours(X, lists, fan=0)
     with pytest.raises(ValueError, match="refine"):
         refine_neighbours(X, lists, rounds=40_000)
+    with pytest.raises(ValueError, match="refine"):  # the CLI's parser says it too
+        parse_approximate("refine=40000")
     with pytest.raises(ValueError, match="top"):  # the former random-exploration key
         parse_approximate("top=4")
 

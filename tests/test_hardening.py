@@ -555,3 +555,17 @@ def test_help_says_each_default_once_and_never_none():
         for action in p._actions:
             if action.help and "default" in action.help:  # says it already: nothing appended
                 assert formatter._get_help_string(action) == action.help, (name, action.help)
+
+
+def test_help_formatter_says_a_zero_default():
+    """The formatter tells "no default" (None, False, []) by identity: 0 is a default."""
+    import argparse
+
+    from leporid.cli.common import DefaultsHelpFormatter
+
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--jobs", type=int, default=0, help="workers")
+    p.add_argument("--flag", action="store_true", help="a switch")
+    text = " ".join(p.format_help().split())
+    assert "workers (default: 0)" in text
+    assert "a switch (default" not in text

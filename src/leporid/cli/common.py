@@ -26,8 +26,9 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text or action.default in (None, argparse.SUPPRESS, [], False)
-                or action.option_strings == []):
+        default = action.default  # by identity: a default of 0 is a default to say
+        if ("default" in text or default is None or default is argparse.SUPPRESS
+                or default is False or default == [] or not action.option_strings):
             return text
         return f"{text} (default: %(default)s)"
 

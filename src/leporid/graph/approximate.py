@@ -265,6 +265,7 @@ def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
     """
     from .jaccard import _binary_csr
 
+    check_refinement(refine, fan)  # before the LSH step, which takes minutes at scale
     X = _binary_csr(X)
     lists = lsh_neighbours(X, k, bands=bands, window=window, candidates=candidates, seed=seed)
     return refined_rows(X, lists, refine=refine, fan=fan, stop=stop, info=info)
@@ -325,14 +326,11 @@ def refine_neighbours(X, lists, *, rounds: int = REFINE, fan: int | None = None,
     ``info["changed"]`` gets each round's share of changed entries."""
     from .jaccard import _binary_csr, _csr_arrays
 
+    check_refinement(rounds, fan)
     X = _binary_csr(X)
-    if not 0 <= rounds <= _MAX_ROUNDS:
-        raise ValueError(f"refine (rounds) must be in 0..{_MAX_ROUNDS}, got {rounds}")
     out_idx, out_val, out_cnt = lists
     k = out_idx.shape[1]
     fan = min(k, 64) if fan is None else fan
-    if fan < 1:
-        raise ValueError(f"fan must be ≥ 1, got {fan}")
     indptr, indices = _csr_arrays(X)
     deg = np.diff(indptr).astype(np.float64)
     added = np.zeros(out_idx.shape, np.int16)     # the LSH lists: round 0
@@ -352,6 +350,15 @@ def refine_neighbours(X, lists, *, rounds: int = REFINE, fan: int | None = None,
     if info is not None:
         info["changed"] = shares
     return out_idx, out_val, out_cnt
+
+
+def check_refinement(refine: int, fan: int | None = None) -> None:
+    """ValueError unless ``refine`` rounds fit the int16 round stamps and ``fan`` ≥ 1 (None:
+    the default). Called where the parameters arrive, before any graph work."""
+    if not 0 <= refine <= _MAX_ROUNDS:
+        raise ValueError(f"refine (rounds) must be in 0..{_MAX_ROUNDS}, got {refine}")
+    if fan is not None and fan < 1:
+        raise ValueError(f"fan must be ≥ 1, got {fan}")
 
 
 _PARAMS = {"bands": int, "window": int, "candidates": int, "refine": int, "fan": int,
@@ -377,6 +384,10 @@ def parse_approximate(spec: str | None) -> dict:
         if v < (0 if key in ("refine", "stop", "seed", "sample", "compare") else 1):
             raise ValueError(f"--approximate {spec!r}: {key} must be positive, got {v}")
         out[key] = v
+    try:
+        check_refinement(out.get("refine", REFINE), out.get("fan"))
+    except ValueError as exc:
+        raise ValueError(f"--approximate {spec!r}: {exc}") from None
     return out
 
 

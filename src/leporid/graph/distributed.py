@@ -192,11 +192,12 @@ def submit_knn_rows(X, k: int, client, *, approximate: dict | None = None,
                     np.concatenate([v for _, _, v in parts]))
 
         return exact_result
-    from .approximate import lsh_tables, refined_rows
+    from .approximate import REFINE, check_refinement, lsh_tables, refined_rows
 
     params = dict(approximate)
     # the refinement runs here on the gathered lists; unset keys keep refined_rows' defaults
     refine = {key: params.pop(key) for key in ("refine", "fan", "stop") if key in params}
+    check_refinement(refine.get("refine", REFINE), refine.get("fan"))  # before the workers' LSH
     tables = client.scatter(lsh_tables(X, params.get("bands", 64), params.get("seed", 123)),
                             broadcast=True)
     futures = [client.submit(_approx_block, Xf, k, int(lo), int(hi), tables, params, pure=False)
