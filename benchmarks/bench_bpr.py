@@ -32,8 +32,8 @@ class ImplicitBPR:
         self.threads, self.seed = threads, seed
 
     def fit(self, data):
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
         import scipy.sparse as sp
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         X = sp.csr_matrix(getattr(data, "train", data), dtype=np.float32)
         self.m = BayesianPersonalizedRanking(

@@ -36,7 +36,8 @@ def main() -> int:
     from leporid.data.synthetic import power_law_interactions
     from leporid.graph import symmetrize_union
     from leporid.graph.approximate import approx_knn_rows, warm_up_kernels
-    from leporid.graph.jaccard import knn_rows, warm_up_kernels as exact_kernels
+    from leporid.graph.jaccard import knn_rows
+    from leporid.graph.jaccard import warm_up_kernels as exact_kernels
     from leporid.graph.jaccard_torch import knn_rows_sparse_torch
     from leporid.spectral import smallest_eigenpairs
 

@@ -14,8 +14,19 @@ from hypothesis import strategies as st
 
 from leporid.cli import main
 from leporid.cli.common import load_split as cli_load_split
-from leporid.data import (DataError, Interactions, Split, dataset_statistics, format_statistics,
-                          is_saved_split, load, load_split, prepare, save_split, tail_indices)
+from leporid.data import (
+    DataError,
+    Interactions,
+    Split,
+    dataset_statistics,
+    format_statistics,
+    is_saved_split,
+    load,
+    load_split,
+    prepare,
+    save_split,
+    tail_indices,
+)
 
 
 def bundled():

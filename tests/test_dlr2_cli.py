@@ -4,11 +4,10 @@ import csv
 import json
 
 import pytest
+from test_dlr2_training import cycle_split
 
 from leporid.cli import main
 from leporid.data.split_io import save_split
-
-from test_dlr2_training import cycle_split
 
 
 @pytest.fixture(scope="module")

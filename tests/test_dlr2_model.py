@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from leporid.models.dlr2 import (ARCHS, DLR2Config, DLR2Network, Discriminator, FeatureNetwork,
-                                 g_distance, loss_g, loss_s)
+from leporid.models.dlr2 import (
+    ARCHS,
+    Discriminator,
+    DLR2Config,
+    DLR2Network,
+    FeatureNetwork,
+    g_distance,
+    loss_g,
+    loss_s,
+)
 
 
 @pytest.mark.parametrize("arch", ARCHS)

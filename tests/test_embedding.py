@@ -5,14 +5,13 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_graph_jaccard import brute_force_knn
 
 from leporid import LaplacianEigenmaps, LeporidEmbedding
 from leporid.cli import main
 from leporid.data.synthetic import power_law_interactions
 from leporid.init import available, initialize
 from leporid.spectral import laplacian
-
-from test_graph_jaccard import brute_force_knn
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 grid cache (hit, miss, resume, changed config), the Fig. 2 simulation, the authors' protocol."""
 
 import math
-import time
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +12,16 @@ import pytest
 from leporid.data import Interactions, load, prepare
 from leporid.experiments import paper
 from leporid.experiments.grid import Cell, CellCache, CellsElsewhere, cell_key, run_cells
-from leporid.experiments.stats import (FAILS, HOLDS, NOISE, NOT_RUN, bootstrap_diff, combine,
-                                       paired_test, similar)
+from leporid.experiments.stats import (
+    FAILS,
+    HOLDS,
+    NOISE,
+    NOT_RUN,
+    bootstrap_diff,
+    combine,
+    paired_test,
+    similar,
+)
 
 PAPER = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "paper" / "leporid-kdd21.txt"
 PAPER = next((p for p in (PAPER, Path("/work/shared/paper/leporid-kdd21.txt")) if p.exists()), None)

@@ -6,9 +6,15 @@ import scipy.sparse as sp
 
 torch = pytest.importorskip("torch")
 
-from leporid.models.graph_ops import (adjacency_tensor, as_csr, drop_nodes,  # noqa: E402
-                                      normalized_adjacency, propagation_cache_key, spmm,
-                                      to_torch_sparse)
+from leporid.models.graph_ops import (  # noqa: E402
+    adjacency_tensor,
+    as_csr,
+    drop_nodes,
+    normalized_adjacency,
+    propagation_cache_key,
+    spmm,
+    to_torch_sparse,
+)
 
 
 def _dense_reference(R):

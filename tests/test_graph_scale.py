@@ -4,13 +4,13 @@ approximate graph's recall and exact values, option validation, the compile noti
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_graph_jaccard import brute_force_knn, random_binary
 
 from leporid.graph import jaccard_knn_graph, knn_graph
 from leporid.graph.approximate import approx_knn_rows, neighbour_recall, parse_approximate
 from leporid.graph.distributed import parse_scheduler
 from leporid.graph.jaccard import knn_rows
 from leporid.spectral.result import subspace_agreement
-from test_graph_jaccard import brute_force_knn, random_binary
 
 
 def planted(n_users=600, n_groups=6, items_per_group=40, per_user=15, noise=2, seed=0):

@@ -178,8 +178,8 @@ def test_embed_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path,
 
 
 def test_embed_param_writes_today_format_and_loads_back(tmp_path, capsys):
-    from leporid.cli.common import load_split
     from leporid.cli import build_parser
+    from leporid.cli.common import load_split
 
     out = tmp_path / "svd"
     argv = ["embed", "--method", "node2vec", "--param", "walk_length=10",

@@ -4,14 +4,13 @@ every registered scheme must meet."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_graph_jaccard import brute_force_knn, random_binary
 
 from leporid.data.synthetic import power_law_interactions
 from leporid.init import available, compute, get, parameters
 from leporid.init.netmf import netmf_matrix
 from leporid.init.node2vec import interaction_graph, random_walks
 from leporid.init.svd import truncated_svd
-
-from test_graph_jaccard import brute_force_knn, random_binary
 
 # small settings so each scheme runs in about a second; a newly registered scheme runs with
 # its defaults

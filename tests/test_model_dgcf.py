@@ -11,9 +11,17 @@ from leporid.data import Interactions
 from leporid.data.split import Split
 from leporid.eval import evaluate
 from leporid.models import TopPop
-from leporid.models.dgcf import (DGCF, bipartite_edges, bipartite_propagate, block_graph,
-                                 dgcf_embeddings, distance_correlation, independence_loss,
-                                 intent_distribution, sym_normalised_weights)
+from leporid.models.dgcf import (
+    DGCF,
+    bipartite_edges,
+    bipartite_propagate,
+    block_graph,
+    dgcf_embeddings,
+    distance_correlation,
+    independence_loss,
+    intent_distribution,
+    sym_normalised_weights,
+)
 
 R = np.array([[1, 0, 1, 0],
               [1, 1, 0, 0],

@@ -6,15 +6,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_dlr2_sequential import _hand_split
+from test_dlr2_training import cycle_split
 
 from leporid.data.sequences import sliding_windows, target_windows, user_states
 from leporid.eval import evaluate
 from leporid.models import TopPop
 from leporid.models.dlr2 import DLR2
 from leporid.models.hgn import HGN, HGNNetwork
-
-from test_dlr2_sequential import _hand_split
-from test_dlr2_training import cycle_split
 
 PAD = 99
 FAST = dict(dim=8, seq_len=3, n_targets=2, batch_size=32, threads=1)

@@ -164,8 +164,13 @@ def test_fused_dense_torch_path_matches_cpu_path(kind):
 
 
 def test_symmetric_product_matches_full_product_and_kernels_agree():
-    from leporid.spectral.eigen import (_CHUNKS, _sym_matvec, _sym_matvec_serial,
-                                        _symmetric_operator, _upper_triangle)
+    from leporid.spectral.eigen import (
+        _CHUNKS,
+        _sym_matvec,
+        _sym_matvec_serial,
+        _symmetric_operator,
+        _upper_triangle,
+    )
 
     W = random_graph(300, 0.05, seed=11)
     rng = np.random.default_rng(0)

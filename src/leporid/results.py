@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import platform
 import re
 import shutil
-import platform
 import socket
 import tempfile
 import time

@@ -177,7 +177,8 @@ def check_output_file(path, option: str) -> Path | None:
 def load_split(args):
     """The prepared split named by ``--dataset/--format/--min-count``; prints what was dropped."""
     from ..data import load, prepare
-    from ..data.split_io import is_saved_split, load_split as _load_saved
+    from ..data.split_io import is_saved_split
+    from ..data.split_io import load_split as _load_saved
 
     if is_saved_split(args.dataset):
         return _load_saved(args.dataset)

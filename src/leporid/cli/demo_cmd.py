@@ -15,8 +15,13 @@ import time
 import warnings
 from pathlib import Path
 
-from .common import (DefaultsHelpFormatter, add_dataset_args, add_seed_arg, check_output_dir,
-                     int_option)
+from .common import (
+    DefaultsHelpFormatter,
+    add_dataset_args,
+    add_seed_arg,
+    check_output_dir,
+    int_option,
+)
 
 #: DLR² epochs at most in the demo (three trainings; see benchmarks/README.md, "DLR² budget")
 DEMO_EPOCHS = 4
@@ -81,8 +86,8 @@ def run(args) -> int:
     from ..data import dataset_statistics, format_statistics
     from ..eval import evaluate
     from ..init.spectral_estimators import LaplacianEigenmaps, LeporidEmbedding
-    from ..results import atomic_save_npy, markdown_table, provenance, write_table
     from ..models.dlr2 import DLR2
+    from ..results import atomic_save_npy, markdown_table, provenance, write_table
     from ..train.tuning import tune_model
     from .common import load_split
 

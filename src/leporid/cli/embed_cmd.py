@@ -10,8 +10,17 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import (DefaultsHelpFormatter, UsageError, add_dataset_args, add_seed_arg,
-                     check_output_dir, column_options, dataset_stem, float_option, int_option)
+from .common import (
+    DefaultsHelpFormatter,
+    UsageError,
+    add_dataset_args,
+    add_seed_arg,
+    check_output_dir,
+    column_options,
+    dataset_stem,
+    float_option,
+    int_option,
+)
 
 #: ``--format authors`` makes row i = id i: the largest id may exceed the number of distinct
 #: ids by at most this factor (plus ``AUTHORS_SLACK``) before the rows, mostly empty, are refused

@@ -12,9 +12,20 @@ import argparse
 import sys
 import time
 
-from .common import (add_dataset_args, add_export_args, add_seed_arg, check_export_paths,
-                     check_output_dir, dataset_stem, float_option, int_option, load_split,
-                     result_stem, seed_part, write_exports)
+from .common import (
+    add_dataset_args,
+    add_export_args,
+    add_seed_arg,
+    check_export_paths,
+    check_output_dir,
+    dataset_stem,
+    float_option,
+    int_option,
+    load_split,
+    result_stem,
+    seed_part,
+    write_exports,
+)
 
 KS = (1, 5, 10)
 SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}

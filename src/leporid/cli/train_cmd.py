@@ -17,8 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (UsageError, add_dataset_args, add_export_args, add_seed_arg, load_split,
-                     seed_part, write_exports)
+from .common import (
+    UsageError,
+    add_dataset_args,
+    add_export_args,
+    add_seed_arg,
+    load_split,
+    seed_part,
+    write_exports,
+)
 
 #: option -> model parameter, for the options that map one to one (given only when set)
 _OPTIONS = {"dim": "dim", "epochs": "epochs", "iterations": "iterations",

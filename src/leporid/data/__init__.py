@@ -2,8 +2,16 @@
 
 from .interactions import DataError, Interactions
 from .loaders import BUNDLED, FORMATS, detect_format, load
-from .split import (PARTS, PROTOCOLS, Split, authors_protocol, chronological_parts, deduplicate,
-                    kcore, prepare)
+from .split import (
+                    PARTS,
+                    PROTOCOLS,
+                    Split,
+                    authors_protocol,
+                    chronological_parts,
+                    deduplicate,
+                    kcore,
+                    prepare,
+)
 from .split_io import is_saved_split, load_split, save_split
 from .stats import dataset_statistics, format_statistics, tail_indices
 

@@ -55,7 +55,7 @@ class Interactions:
 
     @classmethod
     def from_raw(cls, users_raw, items_raw, timestamps=None, ratings=None, name="interactions",
-                 meta=None) -> "Interactions":
+                 meta=None) -> Interactions:
         """Build from raw id sequences (file order); indices follow sorted raw ids."""
         users_raw, items_raw = np.asarray(users_raw), np.asarray(items_raw)
         if len(users_raw) == 0:
@@ -111,7 +111,7 @@ class Interactions:
         m.data[:] = 1.0
         return m
 
-    def subset(self, rows: np.ndarray, reindex: bool = True) -> "Interactions":
+    def subset(self, rows: np.ndarray, reindex: bool = True) -> Interactions:
         """Rows ``rows`` (bool mask or indices, kept in file order); drop unused ids if reindex."""
         rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.sort(rows)
         u, i = self.users[rows], self.items[rows]

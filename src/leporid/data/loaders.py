@@ -30,7 +30,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -220,7 +220,7 @@ def _parse_datetime(s: str) -> float:
     except ValueError:
         raise ValueError(f"{s!r} is neither a number nor an ISO-8601 date-time") from None
     if d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
+        d = d.replace(tzinfo=UTC)
     return d.timestamp()
 
 

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import scipy.sparse as sp
 

@@ -65,7 +65,7 @@ class Budget:
     fig2: dict = field(default_factory=lambda: {"graphs": 50, "n": 100, "m": 10, "dims": 40,
                                                 "insertions": 30})
 
-    def with_(self, **changes) -> "Budget":
+    def with_(self, **changes) -> Budget:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

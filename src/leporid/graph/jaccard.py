@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from numba import njit, prange
 from tqdm.auto import tqdm
 
-from .compile import warm_up
 from ..data.validation import check_matrix, check_number
+from .compile import warm_up
 
 
 # --- compiled CPU kernels --------------------------------------------------------------------

@@ -24,8 +24,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -228,5 +229,5 @@ def random_init(train, dim=64, seed=123, std=0.01):
     return (rng.normal(0, std, (train.shape[0], dim)), rng.normal(0, std, (train.shape[1], dim)))
 
 
+from . import graphbert, netmf, node2vec, spectral_init, svd  # noqa: E402,F401  (register)
 from .loader import load_embeddings  # noqa: E402,F401
-from . import spectral_init, svd, netmf, node2vec, graphbert  # noqa: E402,F401  (register)

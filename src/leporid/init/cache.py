@@ -33,7 +33,7 @@ from ..results import atomic_write, jsonable
 
 ENV = "LEPORID_CACHE"
 _OFF = ("", "0", "off", "none", "false", "no")
-_ACTIVE: ContextVar["EmbeddingCache | None"] = ContextVar("leporid_cache", default=None)
+_ACTIVE: ContextVar[EmbeddingCache | None] = ContextVar("leporid_cache", default=None)
 
 
 def default_dir() -> Path | None:

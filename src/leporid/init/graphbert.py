@@ -82,11 +82,10 @@ import scipy.sparse as sp
 from numba import njit, prange
 from scipy.sparse.csgraph import shortest_path
 
-from . import positive, register
 from ..graph.compile import warm_up
 from ..graph.jaccard import _csr_arrays
+from . import positive, register
 from .node2vec import interaction_graph
-
 
 #: graphs with at most this many nodes get the exact intimacy (one dense n x n float64 LU:
 #: 2 GiB at the limit); larger ones the forward push

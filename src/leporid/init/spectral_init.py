@@ -17,12 +17,12 @@ import scipy.sparse as sp
 
 from ..data.validation import check_choice, check_matrix, check_number
 from ..graph import knn_graph
-from ..graph.jaccard import resolve_device, warm_up_kernels as graph_kernels
+from ..graph.jaccard import resolve_device
+from ..graph.jaccard import warm_up_kernels as graph_kernels
 from ..spectral import smallest_eigenpairs, zscore
 from ..spectral.eigen import warm_up_kernels as eigen_kernels
 from . import positive, register
 from .cache import knn_graph as cached_knn_graph
-
 
 LAPLACIANS = ("sym", "rw", "unnorm")
 OUTPUTS = ("zscore", "raw")
@@ -149,7 +149,7 @@ class SpectralCore:
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def fit(self, X, y=None) -> "LaplacianEigenmaps":
+    def fit(self, X, y=None) -> LaplacianEigenmaps:
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
         X = training_matrix(X)

@@ -30,7 +30,7 @@ SCORE_PARTS = ("validation", "test")
 class Recommender(Protocol):
     """What the evaluator and the tuner need from a model."""
 
-    def fit(self, split) -> "Recommender":  # pragma: no cover - protocol
+    def fit(self, split) -> Recommender:  # pragma: no cover - protocol
         ...
 
     def score(self, users: np.ndarray, part: str):  # pragma: no cover - protocol
@@ -138,7 +138,7 @@ class BaseRecommender:
         """The constructor arguments of this model (``deep`` is accepted for scikit-learn)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params) -> "BaseRecommender":
+    def set_params(self, **params) -> BaseRecommender:
         """Change constructor arguments (validated by re-running the constructor); returns self.
         Fitted state is kept: call ``fit`` again to use the new values."""
         known = self._param_names()
@@ -151,7 +151,7 @@ class BaseRecommender:
             setattr(self, name, getattr(fresh, name))
         return self
 
-    def clone(self) -> "BaseRecommender":
+    def clone(self) -> BaseRecommender:
         """An unfitted model with the same parameters."""
         import copy
 
@@ -196,7 +196,7 @@ class BaseRecommender:
         params = set(self._param_names())
         return {k: v for k, v in vars(self).items() if k not in params}
 
-    def save(self, path) -> "Path":  # noqa: F821
+    def save(self, path) -> Path:  # noqa: F821
         """Write params (JSON) and fitted arrays to ``path`` (``.npz``, atomically, no pickle)."""
         import io
         import json
@@ -225,7 +225,7 @@ class BaseRecommender:
         return atomic_write(path, buf.getvalue())
 
     @classmethod
-    def load(cls, path) -> "BaseRecommender":
+    def load(cls, path) -> BaseRecommender:
         """A model written by ``save`` (``np.load(allow_pickle=False)``); ``ValueError`` naming
         the file when it is not one."""
         import json

@@ -49,8 +49,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .base import suggest
 from .embedding import seed_embedding
@@ -123,7 +123,7 @@ class DLR2Config:
             raise ValueError(f"evals_per_epoch must be >= 1, got {self.evals_per_epoch}")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DLR2Config":
+    def from_dict(cls, d: dict) -> DLR2Config:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -64,8 +64,8 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .base import suggest
 from .embedding import seed_embedding

@@ -181,7 +181,7 @@ class _KNNBase(BaseRecommender):
 class ItemKNN(_KNNBase):
     """Item-based KNN: ``score(u, j) = sum_{i in profile(u)} w_ui sim(j, i) [i in topk(j)]``."""
 
-    def fit(self, split) -> "ItemKNN":
+    def fit(self, split) -> ItemKNN:
         self._remember(split)
         X = self.train_
         item_len = np.diff(X.tocsc().indptr)           # documents = items
@@ -204,7 +204,7 @@ class ItemKNN(_KNNBase):
 class UserKNN(_KNNBase):
     """User-based KNN: ``score(u, i) = sum_{v in topk(u), v != u} sim(u, v) w_vi``."""
 
-    def fit(self, split) -> "UserKNN":
+    def fit(self, split) -> UserKNN:
         self._remember(split)
         X = self.train_
         self._user_len = np.diff(X.indptr)             # documents = users

@@ -35,9 +35,8 @@ strings, read back with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import inspect
-
 import importlib
+import inspect
 import io
 import json
 from pathlib import Path
@@ -164,7 +163,7 @@ class NeuralRecommender(BaseRecommender):
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, data, progress: bool = False, checkpoint: str | Path | None = None,
-            callbacks=()) -> "NeuralRecommender":
+            callbacks=()) -> NeuralRecommender:
         """Train on ``data`` with the generic loop (``leporid.train.loop.train``)."""
         return resolve(TRAINER)(self, data, progress=progress, checkpoint=checkpoint,
                                 callbacks=callbacks)

@@ -80,7 +80,7 @@ class SLIM(BaseRecommender):
                 "l1_ratio": suggest(trial, fixed, "l1_ratio", "float", 1e-5, 1.0, log=True),
                 "alpha": suggest(trial, fixed, "alpha", "float", 1e-3, 1.0, log=True)}
 
-    def fit(self, split) -> "SLIM":
+    def fit(self, split) -> SLIM:
         from joblib import Parallel, delayed
 
         self._remember(split)

@@ -14,7 +14,7 @@ class TopPop(BaseRecommender):
     """Non-personalised popularity baseline."""
 
 
-    def fit(self, split) -> "TopPop":
+    def fit(self, split) -> TopPop:
         self.n_users_, self.n_items_ = split.n_users, split.n_items
         self.train_ = split.train
         self.popularity_ = np.asarray(split.train.sum(axis=0), dtype=np.float32).ravel()
