@@ -97,6 +97,9 @@ def run(args) -> int:
     # so that three trainings fit the demo's 10 minutes on 2 cores
     dlr2_config = {"epochs": 1 if args.quick else (args.epochs or DEMO_EPOCHS)}
     out = check_output_dir(args.out)
+    from ..graph.jaccard import resolve_device
+
+    resolve_device(args.device, "--device")  # CUDA asked for where there is none: before work
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         split = load_split(args)

@@ -16,6 +16,7 @@ from .common import (
     add_dataset_args,
     add_seed_arg,
     check_output_dir,
+    check_output_file,
     column_options,
     dataset_stem,
     float_option,
@@ -124,8 +125,14 @@ def scheme_params(args) -> dict:
             opt = {"n_neighbors": "--neighbors", "output": "--raw"}.get(key, f"--{key}")
             fail(f"{opt} does not apply to {args.method} (no parameter {key})")
         params.setdefault(key, value)
+    from ..graph.jaccard import resolve_device
+
+    try:  # checked for every scheme, before any work; recorded as the device that runs
+        device = resolve_device(args.device, "--device")
+    except ValueError as exc:
+        fail(exc)
     if "device" in known:
-        params.setdefault("device", args.device)
+        params.setdefault("device", device)
     try:
         return resolve_params(args.method, params, args.dim)
     except ValueError as exc:
@@ -184,6 +191,8 @@ def run(args) -> int:
     params = scheme_params(args)  # every user error before any work
     if args.plot and not args.plot.lower().endswith(".png"):
         fail(f"--plot expects a .png file name, got {args.plot!r}")
+    if args.plot:       # an unwritable plot path must not cost the embeddings
+        check_output_file(args.plot, "--plot")
     if args.scheduler or args.approximate is not None:
         if args.method not in ("le", "leporid"):
             fail(f"--scheduler / --approximate apply to le and leporid, not {args.method}")
@@ -243,7 +252,8 @@ def run(args) -> int:
     shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "device")
     print(f"{args.method}: {X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions, "
           f"dim={args.dim}, seed={args.seed}{', ' + shown if shown else ''}")
-    print(f"  {emb.seconds:.2f}s" + (" (from the cache)" if emb.cache_hit else ""))
+    print(f"  computed in {emb.seconds:.2f}s" if not emb.cache_hit
+          else f"  read from the cache in {emb.seconds:.2f}s")
     for side in ("user", "item"):
         if f"{side}_eigenvalues" in info:
             lam, res = np.asarray(info[f"{side}_eigenvalues"]), info[f"{side}_residuals"]

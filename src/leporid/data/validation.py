@@ -29,6 +29,9 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
     complex or non-numeric data, and for a matrix that is not 2-D or has no rows or columns;
     ``TypeError`` for something that is not a matrix at all.
     """
+    if X is None or isinstance(X, (str, bytes)):  # np.asarray(None) would be "NaN"
+        raise TypeError(f"{name} must be a 2-D matrix (users x items), got "
+                        f"{type(X).__name__} {X!r:.40}")
     if sp.issparse(X):
         if X.format not in ("csr", "csc", "coo"):   # dok, lil, dia, bsr: one common view
             X = X.tocoo()
@@ -37,8 +40,12 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists etc.
-            raise TypeError(f"{name} must be a 2-D matrix, got {type(X).__name__} ({exc})") from None
+            raise TypeError(f"{name} must be a 2-D matrix, got {type(X).__name__} "
+                            f"({exc})") from None
         ndim = arr.ndim
+        if arr.dtype.kind in "USV":
+            raise ValueError(f"{name} must hold real numbers, got an array of {arr.dtype} "
+                             f"(text)")
         if arr.dtype.kind == "O":
             try:
                 arr = arr.astype(np.float64)
@@ -90,8 +97,8 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
         return None
     lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
     hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-    allowed = (f"{'an integer' if integer else 'a number'}"
-               + (f" {lo}" if lo else "") + (" and" if lo and hi else "") + (f" {hi}" if hi else ""))
+    allowed = (f"{'an integer' if integer else 'a number'}" + (f" {lo}" if lo else "")
+               + (" and" if lo and hi else "") + (f" {hi}" if hi else ""))
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
         raise TypeError(f"{where}{name} must be {allowed}, got {value!r}")
     given = value
@@ -109,6 +116,15 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
     if bad_lo or bad_hi:
         raise ValueError(f"{where}{name} must be {allowed}, got {given!r}")
     return value
+
+
+def check_dimension(dim: int, shape, owner: str) -> None:
+    """The rule of every scheme that factorises the matrix (LE, LEPORID, SVD, NetMF): at most
+    as many dimensions as the smaller side has rows; more would be padded with zero columns."""
+    n = min(shape)
+    if dim > n:
+        raise ValueError(f"{owner}: the dimension (--dim, n_components) must be <= {n}, the "
+                         f"smaller of {shape[0]} users and {shape[1]} items; got {dim}")
 
 
 def check_bool(value, name: str, owner: str = "") -> bool:

@@ -369,7 +369,7 @@ def parse_approximate(spec: str | None) -> dict:
     """``"bands=64,refine=3"`` -> ``{"bands": 64, "refine": 3}`` ("" -> defaults); ValueError
     naming the bad part. ``sample`` (rows for the recall check) and ``compare`` (1: also run
     the exact pipeline and compare) are options of the caller, not of ``approx_knn_rows``."""
-    out: dict = {}
+    pairs = {}
     for part in filter(None, (spec or "").split(",")):
         key, eq, value = part.partition("=")
         key = key.strip()
@@ -377,18 +377,49 @@ def parse_approximate(spec: str | None) -> dict:
             raise ValueError(f"--approximate {spec!r}: expected comma-separated KEY=INT with KEY "
                              f"in {', '.join(_PARAMS)}; got {part!r}")
         try:
-            v = int(value)
+            pairs[key] = int(value)
         except ValueError:
             raise ValueError(f"--approximate {spec!r}: {key} must be a whole number, "
                              f"got {value!r}") from None
+    return _checked(pairs, f"--approximate {spec!r}")
+
+
+def _checked(pairs: dict, where: str) -> dict:
+    """``pairs`` (KEY: int) after the range checks, or a ValueError prefixed with ``where``."""
+    for key, v in pairs.items():
+        if key not in _PARAMS:
+            raise ValueError(f"{where}: unknown key {key!r}; known: {', '.join(_PARAMS)}")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{where}: {key} must be a whole number, got {v!r}")
         if v < (0 if key in ("refine", "stop", "seed", "sample", "compare") else 1):
-            raise ValueError(f"--approximate {spec!r}: {key} must be positive, got {v}")
-        out[key] = v
+            raise ValueError(f"{where}: {key} must be positive, got {v}")
     try:
-        check_refinement(out.get("refine", REFINE), out.get("fan"))
+        check_refinement(pairs.get("refine", REFINE), pairs.get("fan"))
     except ValueError as exc:
-        raise ValueError(f"--approximate {spec!r}: {exc}") from None
-    return out
+        raise ValueError(f"{where}: {exc}") from None
+    return {key: int(v) for key, v in pairs.items()}
+
+
+def approximate_spec(value, owner: str = "") -> dict | None:
+    """The one reading of an ``approximate`` setting, wherever it arrives (``--approximate``,
+    ``--param approximate=...``, ``LeporidEmbedding(approximate=...)``): None or False ->
+    None (exact graphs); True, ``""`` or ``{}`` -> ``{}`` (approximate, every default);
+    ``"KEY=INT,..."`` -> its pairs; a dict -> its pairs, checked. Anything else is a
+    ValueError (prefixed with ``owner``) — so an empty spec can never be mistaken for "exact"."""
+    where = f"{owner}: approximate" if owner else "approximate"
+    if value is None or value is False:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, str):
+        try:
+            return parse_approximate(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("--approximate", where, 1)) from None
+    if isinstance(value, dict):
+        return _checked(dict(value), f"{where} {value!r}")
+    raise ValueError(f"{where} must be True/False, a dict or a 'KEY=INT,...' string (keys "
+                     f"{', '.join(_PARAMS)}); got {value!r}")
 
 
 def neighbour_recall(X, indptr, indices, k: int, *, sample: int = 200, seed: int = 123,
@@ -433,7 +464,7 @@ def affordable_bands(n: int, bands: int) -> int:
         import warnings
 
         warnings.warn(f"approximate graph: {bands} LSH bands need {bands * n * 16 / 2**30:.1f} "
-                      f"GiB; using {fit}", RuntimeWarning)
+                      f"GiB; using {fit}", RuntimeWarning, stacklevel=2)
         return fit
     return bands
 

@@ -45,9 +45,11 @@ def submit_knn_graph(X, k: int, client, *, approximate: dict | bool | None = Non
 
 def _approximate_params(approximate):
     """(parameters for approx_knn_rows or None, rows sampled for the recall check)."""
-    if approximate is None or approximate is False:
+    from .approximate import approximate_spec
+
+    approximate = approximate_spec(approximate, "knn_graph")
+    if approximate is None:
         return None, 0
-    approximate = {} if approximate is True else dict(approximate)
     sample = approximate.pop("sample", 200)
     approximate.pop("compare", None)
     return approximate, sample
@@ -63,6 +65,6 @@ def _finish(X, k, rows, approximate, sample, info) -> sp.csr_matrix:
         t0 = time.perf_counter()
         info["recall"] = neighbour_recall(X, rows[0], rows[1], k, sample=sample,
                                           seed=approximate.get("seed", 123))
-        info["recall_sample"] = sample
+        info["recall_sample"] = min(sample, X.shape[0])  # the rows actually sampled
         info["recall_s"] = time.perf_counter() - t0  # a check, not part of the build
     return symmetrize_union(*rows, X.shape[0])

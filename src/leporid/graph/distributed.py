@@ -22,7 +22,11 @@ import re
 
 import numpy as np
 
-_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|inproc|ucx)://[^\s/]+$")
+# inproc:// names a scheduler inside this very process and ucx:// needs ucx-py: neither can be
+# reached by a command that starts, so both are refused where the option is parsed
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/]+$")
+#: memory each local worker needs at the least (its share of the machine's memory is its limit)
+WORKER_MIN_BYTES = 512 << 20
 
 
 def parse_scheduler(spec: str) -> tuple[str, object]:
@@ -32,12 +36,31 @@ def parse_scheduler(spec: str) -> tuple[str, object]:
     if spec.startswith("local:"):
         n = spec[len("local:"):]
         if n.isdigit() and int(n) >= 1:
-            return "local", int(n)
+            return "local", check_local_workers(int(n), spec)
         raise ValueError(f"--scheduler {spec!r}: local:N needs a whole number of workers N >= 1")
     if _ADDRESS.match(spec):
         return "address", spec
     raise ValueError(f"--scheduler {spec!r}: expected local:N (a local cluster of N workers) "
                      f"or a scheduler address such as tcp://HOST:8786")
+
+
+def check_local_workers(n: int, spec: str = "") -> int:
+    """``n`` if this machine can run ``n`` local workers (at most one per core, each with at
+    least ``WORKER_MIN_BYTES`` of memory), else a ValueError saying the bound — so ``local:64``
+    on 2 cores fails at once instead of after minutes of stalled workers."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        memory = None
+    bound = min(cores, memory // WORKER_MIN_BYTES) if memory else cores
+    if n > bound:
+        why = f"{cores} core(s)" if bound == cores else f"{memory / 2**30:.1f} GiB of memory"
+        raise ValueError(f"--scheduler {spec or f'local:{n}'!r}: this machine runs at most "
+                         f"{max(bound, 1)} local worker(s) ({why}); use local:{max(bound, 1)} or "
+                         f"a cluster's tcp://HOST:PORT")
+    return n
 
 
 def _dask():
@@ -107,9 +130,23 @@ def _connect(spec: str):
         # thread workers in this process: the kernels release the GIL, so N workers run in
         # parallel without N interpreters importing leporid and numba or a copy of X each
         # (ML-1M-sized embed: +5% over one process, against +27% with worker processes)
-        cluster = LocalCluster(n_workers=value, threads_per_worker=threads, processes=False,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
+        import tempfile
+
+        # the workers' scratch space in one folder of ours, removed by close() (Dask's default
+        # leaves one folder per worker in the system temp dir when a run is interrupted)
+        scratch = tempfile.mkdtemp(prefix="leporid-dask-")
+        try:
+            import dask
+
+            with dask.config.set({"temporary-directory": scratch}):
+                cluster = LocalCluster(n_workers=value, threads_per_worker=threads,
+                                       processes=False, dashboard_address=None,
+                                       silence_logs=logging.ERROR, local_directory=scratch)
+                client = Client(cluster)
+        except BaseException:
+            _remove(scratch)
+            raise
+        _SCRATCH[id(cluster)] = scratch
     else:
         client, cluster = Client(value, timeout="30s"), None
     # each worker imports the kernels once now (~0.8 s), not inside its first block
@@ -123,10 +160,23 @@ def _warm_worker() -> None:
     warm_up_kernels(quiet=True)
 
 
+_SCRATCH: dict = {}     # id(local cluster) -> its scratch folder
+
+
+def _remove(folder) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def close(client, cluster) -> None:
-    client.close()
-    if cluster is not None:
-        cluster.close()
+    try:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        if cluster is not None and id(cluster) in _SCRATCH:
+            _remove(_SCRATCH.pop(id(cluster)))
 
 
 def _worker_threads() -> None:

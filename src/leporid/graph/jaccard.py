@@ -15,6 +15,7 @@ the same algorithm with torch on the GPU.
 from __future__ import annotations
 
 import os
+import re
 
 import numba
 import numpy as np
@@ -124,9 +125,11 @@ def _csr_arrays(X):
     return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
 
 
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged. torch is
-    imported only when a GPU driver is present."""
+def resolve_device(device: str | None, option: str = "device") -> str:
+    """The one validation of a device name: "auto" (or None) -> "cuda" when torch sees a GPU,
+    else "cpu"; "cpu", "cuda", "cuda:N" -> itself when usable. Anything else, or CUDA asked for
+    where there is none, is a ``ValueError`` naming ``option`` — checked before any work. torch
+    is imported only when a GPU driver is present."""
     if device in ("auto", None):
         if not _gpu_driver_present():
             return "cpu"
@@ -135,7 +138,26 @@ def resolve_device(device: str) -> str:
             return "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:  # pragma: no cover
             return "cpu"
+    if not (isinstance(device, str) and re.fullmatch(r"cpu|cuda(:\d+)?", device)):
+        raise ValueError(f"{option} must be auto, cpu, cuda or cuda:N; got {device!r}")
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        count = _cuda_device_count() if _gpu_driver_present() else 0
+        if count == 0:
+            raise ValueError(f"{option} {device!r}: CUDA is not available on this machine "
+                             f"(use cpu or auto)")
+        if index >= count:
+            raise ValueError(f"{option} {device!r}: this machine has {count} CUDA device(s) "
+                             f"(cuda:0..cuda:{count - 1})")
     return device
+
+
+def _cuda_device_count() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def warm_up_kernels(quiet: bool = False) -> float:

@@ -108,8 +108,8 @@ def _coerce(name: str, key: str, value, default):
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
     elif kind is float:
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-                and np.isfinite(value):
+        if isinstance(value, (int, float, np.integer, np.floating)) \
+                and not isinstance(value, bool) and np.isfinite(value):
             return float(value)
     elif isinstance(value, kind):
         return value
@@ -195,11 +195,15 @@ def compute(name: str, train, dim: int = 64, seed: int = 123, params: dict | Non
     with using(store):
         out = fn(X, dim=int(dim), seed=int(seed), **resolved)
     u, i, info = (*out, {}) if len(out) == 2 else out
-    u = np.ascontiguousarray(u, np.float32)
-    i = np.ascontiguousarray(i, np.float32)
+    with np.errstate(over="ignore"):  # an overflow is refused below, with its parameters
+        u = np.ascontiguousarray(u, np.float32)
+        i = np.ascontiguousarray(i, np.float32)
     if u.shape != (X.shape[0], dim) or i.shape != (X.shape[1], dim):
         raise RuntimeError(f"initialiser {name!r} returned shapes {u.shape}, {i.shape}; expected "
                            f"{(X.shape[0], dim)}, {(X.shape[1], dim)}")
+    if not (np.isfinite(u).all() and np.isfinite(i).all()):  # e.g. random std=1e39
+        raise ValueError(f"{name}: the embeddings have non-finite values in float32 (parameters "
+                         f"{resolved}); choose values whose embeddings fit float32")
     if key is not None:
         store.save_embedding(key, u, i, info)
     return Embeddings(u, i, name, resolved, dim, seed, dict(info), False,

@@ -12,7 +12,9 @@ each KNN graph, so both are stored under one directory:
 The fingerprint is a SHA-256 of the binary matrix's shape and sparsity pattern, so any change
 of data, filter or split is a different key. Location: ``$LEPORID_CACHE``, else
 ``~/.cache/leporid``; ``LEPORID_CACHE=off`` disables it. Files are written atomically (temporary
-file + rename) and read with ``allow_pickle=False``; an unreadable entry counts as a miss.
+file + rename) and read with ``allow_pickle=False``; a damaged entry is a miss (a
+``CacheWarning`` names it; the recomputed result replaces it) and a cache folder that cannot
+be written (full, read-only) is a warning, never an error: the cache is optional.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import warnings
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -60,6 +63,20 @@ def _digest(obj: dict) -> str:
     return hashlib.sha256(json.dumps(jsonable(obj), sort_keys=True).encode()).hexdigest()[:32]
 
 
+class CacheWarning(UserWarning):
+    """A damaged cache entry (recomputed) or one that could not be written (skipped)."""
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _float_matrix(a: np.ndarray) -> np.ndarray:
+    if a.ndim != 2 or not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
+        raise ValueError(f"not a finite 2-D float array ({a.dtype}, shape {a.shape})")
+    return a
+
+
 def _npz_bytes(**arrays) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -88,15 +105,22 @@ class EmbeddingCache:
         return self.root / kind / _digest(key)
 
     def load_embedding(self, key: dict):
-        """``(user, item, info)`` stored under ``key``, or None."""
+        """``(user, item, info)`` stored under ``key``, or None (absent, or damaged: noted,
+        then recomputed and replaced by the caller)."""
         base = self._path("embeddings", key)
-        try:
-            meta = json.loads(base.with_suffix(".json").read_text())
-            with np.load(base.with_suffix(".npz"), allow_pickle=False) as z:
-                u, i = z["user"], z["item"]
-        except (OSError, ValueError, KeyError):
+        if not base.with_suffix(".json").exists() and not base.with_suffix(".npz").exists():
             self.misses += 1
             return None
+        path = base.with_suffix(".json")
+        try:
+            meta = json.loads(path.read_text())
+            if not isinstance(meta, dict) or not isinstance(meta.get("info", {}), dict):
+                raise ValueError("not a {key, info} object")
+            path = base.with_suffix(".npz")
+            with np.load(path, allow_pickle=False) as z:
+                u, i = _float_matrix(z["user"]), _float_matrix(z["item"])
+        except Exception as exc:  # noqa: BLE001 - any damage is a miss: the cache is optional
+            return self._damaged(path, exc)
         if meta.get("key") != jsonable(key):  # a digest collision or a foreign file
             self.misses += 1
             return None
@@ -105,9 +129,27 @@ class EmbeddingCache:
 
     def save_embedding(self, key: dict, user: np.ndarray, item: np.ndarray, info: dict) -> None:
         base = self._path("embeddings", key)
-        atomic_write(base.with_suffix(".npz"), _npz_bytes(user=user, item=item))
-        atomic_write(base.with_suffix(".json"),
-                     json.dumps(jsonable({"key": key, "info": info}), indent=1))
+        self._store(base.with_suffix(".npz"), _npz_bytes(user=user, item=item),
+                    (base.with_suffix(".json"),
+                     json.dumps(jsonable({"key": key, "info": info}), indent=1)))
+
+    def _damaged(self, path: Path, exc: BaseException) -> None:
+        """A miss for an unreadable entry, said once with the file's name."""
+        self.misses += 1
+        warnings.warn(f"cache entry {path} is damaged ({_reason(exc)}); recomputing it",
+                      CacheWarning, stacklevel=3)
+        return None
+
+    def _store(self, path: Path, data: bytes, *more: tuple) -> None:
+        """Write an entry (and its sidecars); a full or unwritable cache folder is a note, never
+        an error: the result is already in hand, the cache only saves recomputing it."""
+        try:
+            atomic_write(path, data)
+            for extra, text in more:
+                atomic_write(extra, text)
+        except OSError as exc:
+            warnings.warn(f"could not write the cache entry {path} ({_reason(exc)}); "
+                          f"continuing without caching it", CacheWarning, stacklevel=3)
 
     # --- KNN graphs ---------------------------------------------------------------------------
     def graph_key(self, X, side: str, k: int, options: dict) -> dict:
@@ -116,22 +158,26 @@ class EmbeddingCache:
 
     def load_graph(self, key: dict) -> sp.csr_matrix | None:
         path = self._path("graphs", key).with_suffix(".npz")
+        if not path.exists():
+            self.misses += 1
+            return None
         try:
             with np.load(path, allow_pickle=False) as z:
                 if json.loads(str(z["key"])) != jsonable(key):
-                    raise ValueError("key mismatch")
+                    self.misses += 1     # a digest collision or a foreign file
+                    return None
                 W = sp.csr_matrix((z["data"], z["indices"], z["indptr"]),
-                                  shape=tuple(z["shape"]))
-        except (OSError, ValueError, KeyError):
-            self.misses += 1
-            return None
+                                  shape=tuple(int(x) for x in z["shape"]))
+                W.check_format(full_check=True)
+        except Exception as exc:  # noqa: BLE001 - any damage is a miss: the cache is optional
+            return self._damaged(path, exc)
         self.hits += 1
         return W
 
     def save_graph(self, key: dict, W: sp.csr_matrix) -> None:
         W = sp.csr_matrix(W)
-        atomic_write(self._path("graphs", key).with_suffix(".npz"),
-                     _npz_bytes(data=W.data, indices=W.indices, indptr=W.indptr,
+        self._store(self._path("graphs", key).with_suffix(".npz"),
+                    _npz_bytes(data=W.data, indices=W.indices, indptr=W.indptr,
                                 shape=np.asarray(W.shape, np.int64),
                                 key=np.asarray(json.dumps(jsonable(key), sort_keys=True))))
 

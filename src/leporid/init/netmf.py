@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from ..data.validation import check_dimension
 from ..spectral import smallest_eigenpairs
 from ..spectral.laplacian import inv_sqrt, row_sums
 from . import positive, register
@@ -61,6 +62,7 @@ def _check(params, dim):
 @register("netmf", check=_check)
 def netmf_init(train, dim=64, seed=123, n_neighbors=1000, window=10, b=1.0, rank=256):
     """NetMF large-window (T=10, b=1, eigen-rank h) on the user and item Jaccard KNN graphs."""
+    check_dimension(dim, train.shape, "netmf")
     out, info = [], {"timings_s": {}}
     for side, X in (("user", train), ("item", train.T.tocsr())):
         t0 = time.perf_counter()

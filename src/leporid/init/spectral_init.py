@@ -9,13 +9,12 @@ so ``leporid embed`` never imports scikit-learn (0.55 s of imports: ``sklearn.ba
 
 from __future__ import annotations
 
-import re
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.validation import check_choice, check_matrix, check_number
+from ..data.validation import check_choice, check_dimension, check_matrix, check_number
 from ..graph import knn_graph
 from ..graph.jaccard import resolve_device
 from ..graph.jaccard import warm_up_kernels as graph_kernels
@@ -70,19 +69,23 @@ class SpectralCore:
         check_number(self.seed, "seed", low=0, integer=True, owner=owner)
         check_choice(self.laplacian, "laplacian", LAPLACIANS, owner)
         check_choice(self.output, "output", OUTPUTS, owner)
-        if not (isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?",
-                                                               self.device)):
-            raise ValueError(f"{owner}: device must be one of auto, cpu, cuda, cuda:N; "
-                             f"got {self.device!r}")
-        n = min(X.shape)
-        if self.n_components > n:
-            raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
-                             f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
+        try:
+            resolve_device(self.device)
+        except ValueError as exc:
+            raise ValueError(f"{owner}: {exc}") from None
+        from ..graph.approximate import approximate_spec
+
+        # the one reading of the setting: {} / "" / True build approximate graphs
+        self._approx = approximate_spec(self.approximate, owner)
+        if min(X.shape) < 2:    # a graph of one node has no edge, hence no eigenvector
+            raise ValueError(f"{owner}: the user and item graphs need at least 2 users and 2 "
+                             f"items; got n_samples = {X.shape[0]}, n_features = {X.shape[1]}")
+        check_dimension(self.n_components, X.shape, owner)
 
     def _side(self, X, name, graph=None):
         """``graph``: a started Dask build (``submit_knn_graph``) of this side's graph."""
         device = resolve_device(self.device)
-        if device.startswith("cuda") and not self.approximate and graph is None:
+        if device.startswith("cuda") and self._approx is None and graph is None:
             from ..graph.jaccard_torch import dense_fits
 
             if dense_fits(X.shape[0], X.shape[1], device):
@@ -91,8 +94,8 @@ class SpectralCore:
         ginfo: dict = {}
         if graph is not None:
             W = graph(ginfo)
-        elif self.approximate:
-            W = knn_graph(X, self.n_neighbors, device=device, approximate=self.approximate,
+        elif self._approx is not None:
+            W = knn_graph(X, self.n_neighbors, device=device, approximate=self._approx,
                           progress=self.progress, desc=f"{name} graph", info=ginfo)
         else:  # exact graphs go through the KNN-graph cache when one is active
             W = cached_knn_graph(X, self.n_neighbors, name, device=device,
@@ -105,7 +108,7 @@ class SpectralCore:
         edges, isolated = int(W.nnz // 2), int((deg == 0).sum())
         out = self._finish(res, edges, isolated, t1 - t0 - ginfo.get("recall_s", 0.0), t2 - t1)
         out[2].update({f"graph_{k}": v for k, v in ginfo.items()})
-        if isinstance(self.approximate, dict) and self.approximate.get("compare"):
+        if self._approx is not None and self._approx.get("compare"):
             out[2].update(self._compare_exact(X, res, device))
         return out
 
@@ -149,7 +152,7 @@ class SpectralCore:
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def fit(self, X, y=None) -> LaplacianEigenmaps:
+    def fit(self, X, y=None) -> SpectralCore:
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
         X = training_matrix(X)
@@ -158,7 +161,7 @@ class SpectralCore:
         self.timings_, self.info_ = {}, {}
         # numba kernels load from cache (or compile once, announced) before anything is timed
         compile_s = graph_kernels() + eigen_kernels()
-        if self.approximate:
+        if self._approx is not None:
             from ..graph.approximate import warm_up_kernels as approx_kernels
 
             compile_s += approx_kernels()
@@ -188,7 +191,7 @@ class SpectralCore:
         closing = threading.Thread(target=close, args=(client, cluster), daemon=True)
         try:
             graphs = {name: submit_knn_graph(M, self.n_neighbors, client,
-                                             approximate=self.approximate or None)
+                                             approximate=self._approx)
                       for name, M in sides}
 
             def last_graph(info=None, result=graphs[sides[-1][0]]):
@@ -230,7 +233,14 @@ def _spectral_init(name, train, dim, seed, **params):
 
 
 def _check_spectral(params, dim):
+    """Values checked, and ``device`` / ``approximate`` put in their one resolved form (the
+    device that will run, recorded as such; the approximate spec as its dict), before any
+    data is read."""
+    from ..graph.approximate import approximate_spec
+
     positive("n_neighbors", "tol")(params, dim)
+    params["device"] = resolve_device(params["device"])
+    params["approximate"] = approximate_spec(params["approximate"])
     if params["laplacian"] not in ("sym", "rw", "unnorm"):
         raise ValueError(f"laplacian must be sym, rw or unnorm, got {params['laplacian']!r}")
     if params["output"] not in ("zscore", "raw"):

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from threadpoolctl import threadpool_limits
 
+from ..data.validation import check_dimension
 from . import register
 
 
@@ -52,6 +53,7 @@ def truncated_svd(M, k: int, seed: int = 123) -> tuple[np.ndarray, np.ndarray, n
 @register("svd")
 def svd_init(train, dim=64, seed=123):
     """Truncated SVD of the binary training matrix: users U Σ^½, items V Σ^½."""
+    check_dimension(dim, train.shape, "svd")
     U, s, V = truncated_svd(train, dim, seed)
     root = np.sqrt(s)
     info = {"singular_values": s, "zero_columns": int((s == 0).sum())}

@@ -9,7 +9,9 @@ All three Laplacians are reduced to the largest eigenpairs of one symmetric oper
 
 Small problems use dense ``eigh``; larger ones ARPACK (``scipy.sparse.linalg.eigsh``, which
 "LA") over a compiled product that reads the strict upper triangle of the float32 graph once
-per product (16-bit indices when they fit). ``device="cuda"`` runs a Chebyshev-filtered subspace iteration with torch.
+per product (16-bit indices when they fit). ``device="cuda"`` runs a Chebyshev-filtered
+subspace iteration with torch. Isolated nodes are left out of the eigenproblem: their rows are
+0 in every returned vector (``result.without_isolated``).
 
 Returned eigenvalues ascend; each vector's largest-magnitude entry is positive (sign rule;
 within a repeated eigenvalue the basis is whatever the solver returns). ``residuals`` are
@@ -28,8 +30,8 @@ from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
 from ..graph.compile import warm_up
-from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
-from .result import EigenResult, check_residuals, finish_eigenpairs
+from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees, row_sums
+from .result import EigenResult, check_residuals, finish_eigenpairs, without_isolated
 
 DENSE_MAX_N = 2000
 
@@ -230,6 +232,12 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     if not 1 <= k <= n:
         raise ValueError(f"cannot compute {k} eigenvectors of a graph with {n} nodes; "
                          f"choose a dimension between 1 and {n}")
+    keep = row_sums(W) > 0      # weights are non-negative: degree 0 is no edge at all
+    if not keep.all():
+        sub = W[keep][:, keep]
+        return without_isolated(keep, k, lambda: smallest_eigenpairs(
+            sub, k, alpha=alpha, kind=kind, tol=tol, seed=seed, solver=solver, device=device,
+            max_residual=max_residual))
     s, a, shift, dreg = _operator_terms(W, alpha, kind)
     if solver == "auto":
         if device.startswith("cuda"):

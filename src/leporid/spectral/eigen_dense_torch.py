@@ -13,7 +13,7 @@ import torch
 
 from .eigen_torch import top_eigenpairs_torch
 from .laplacian import KINDS
-from .result import EigenResult, check_residuals, finish_eigenpairs
+from .result import EigenResult, check_residuals, finish_eigenpairs, without_isolated
 
 
 def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 0.5,
@@ -30,6 +30,12 @@ def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 
         raise ValueError(f"cannot compute {k} eigenvectors of a graph with {n} nodes")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    keep = (Wt != 0).any(dim=1)
+    if not bool(keep.all()):
+        idx = torch.nonzero(keep).flatten()
+        sub = Wt.index_select(0, idx).index_select(1, idx)
+        return without_isolated(keep.cpu().numpy(), k, lambda: smallest_eigenpairs_dense_torch(
+            sub, k, alpha=alpha, kind=kind, tol=tol, seed=seed, max_residual=max_residual))
     t0 = time.perf_counter()
     d = Wt.sum(dim=1)
     dreg = (1 - alpha) * d + alpha * d.max()

@@ -27,7 +27,8 @@ def _to_torch_csr(W, device, dtype):
 
 def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=123, device="cuda", degree=12,
                          extra=None, max_sweeps=200, dtype=torch.float64):
-    """(θ descending, vectors n × k as numpy float64, info) of ``A = diag(s) W diag(s) + diag(a)``."""
+    """(θ descending, vectors n × k as numpy float64, info) of
+    ``A = diag(s) W diag(s) + diag(a)``."""
     n = W.shape[0]
     Wt = W if isinstance(W, torch.Tensor) else _to_torch_csr(W, device, dtype)
     st = torch.as_tensor(s, dtype=dtype, device=device)[:, None]
@@ -44,7 +45,7 @@ def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=123, device="cuda", degre
     Y, _ = torch.linalg.qr(Y)
     theta = None
     n_products = 0
-    for sweep in range(max_sweeps):
+    for sweep in range(max_sweeps):  # noqa: B007 - the count is reported after the loop
         if theta is not None:
             # damp [-g, cut] (cut = the block's smallest Ritz value), scale at the largest
             lo, cut, top = -g, float(theta[-1]), float(theta[0])

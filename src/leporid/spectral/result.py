@@ -43,11 +43,31 @@ def finish_eigenpairs(theta, Q, shift, s, kind, isolated):
     return _sign_fix(V), lam
 
 
+def without_isolated(keep: np.ndarray, k: int, solve) -> EigenResult:
+    """The isolated-node rule, exactly: a node without edges is left out of the eigenproblem
+    and its row is 0 in every returned vector. ``solve()`` returns the ``k`` smallest
+    eigenpairs of the Laplacian of the kept nodes (``keep``); extended by zeros, they are
+    eigenpairs of the whole Laplacian, which is block-diagonal (an isolated node is a block of
+    its own with eigenvalue 1, or ``d_reg`` under ``unnorm``, whose eigenvector would otherwise
+    be returned whenever that value is among the ``k`` smallest)."""
+    n, m = len(keep), int(np.count_nonzero(keep))
+    if k > m:
+        raise ValueError(f"cannot compute {k} eigenvectors: only {m} of the graph's {n} nodes "
+                         f"have an edge (isolated nodes get zero rows and no eigenvector); "
+                         f"choose a dimension between 1 and {m}")
+    sub = solve()
+    V = np.zeros((n, k))
+    V[keep] = sub.vectors
+    # residuals carry over: isolated rows of L V - λ V are 0 and they do not raise ‖L‖_∞
+    return EigenResult(V, sub.eigenvalues, sub.residuals, {**sub.info, "n": n, "isolated": n - m})
+
+
 def check_residuals(res, max_residual, info) -> None:
     info["max_residual"] = float(res.max())
     if res.max() > max_residual:
         warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
-                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning)
+                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning,
+                      stacklevel=2)
 
 
 def zscore(V: np.ndarray) -> np.ndarray:

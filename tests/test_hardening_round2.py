@@ -1,0 +1,383 @@
+"""Issue 23, round-2 defects: wrong results, hangs, tracebacks and unclear messages.
+
+Every case fails on the code before the fix. Exit statuses: 1 bad data, 2 bad option; errors
+are one line ``leporid CMD: error: ...`` naming the option or the file. Cases marked "before any
+work" name a dataset that does not exist: the error must be the option's, not the dataset's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+from test_hardening import one_line_error, write_corpus
+
+from leporid.cli import main
+from leporid.data import load, prepare
+from leporid.init import initialize, load_embeddings, resolve_params
+from leporid.init.spectral_estimators import LeporidEmbedding
+from leporid.spectral import laplacian, smallest_eigenpairs
+
+NO_DATA = "/nonexistent/ratings.csv"
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    return write_corpus(tmp_path / "inter.csv", n_users=40, n_items=25, per_user=10)
+
+
+@pytest.fixture()
+def no_cuda(monkeypatch):
+    """A machine with a GPU driver but no usable CUDA device (the check must not rely on the
+    test machine having no GPU)."""
+    import leporid.graph.jaccard as jac
+
+    monkeypatch.setattr(jac, "_gpu_driver_present", lambda: True)
+    monkeypatch.setattr(jac, "_cuda_device_count", lambda: 0, raising=False)
+
+
+def run_cli(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def small_matrix(seed=0, n_users=30, n_items=20, density=0.3):
+    rng = np.random.default_rng(seed)
+    X = (rng.random((n_users, n_items)) < density).astype(np.float32)
+    X[np.arange(n_users), rng.integers(0, n_items, n_users)] = 1
+    return sp.csr_matrix(X)
+
+
+# ---------------------------------------------------------------------------------------------
+# --device: one validation, before any work, for every entry point
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,needle", [
+    (["embed", "--device", "cuda"], "--device 'cuda'"),
+    (["embed", "--device", "gpu"], "--device must be"),
+    (["embed", "--method", "svd", "--device", "cuda:1"], "--device 'cuda:1'"),
+    (["embed", "--param", "device=cuda"], "CUDA is not available"),
+    (["demo", "--device", "cuda"], "--device 'cuda'"),
+])
+def test_device_refused_before_any_work(no_cuda, argv, needle, tmp_path, capsys):
+    code, _, err = run_cli([*argv, "--dataset", NO_DATA, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    one_line_error(err, needle)
+
+
+def test_device_refused_by_the_library(no_cuda):
+    X = small_matrix()
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        LeporidEmbedding(n_components=2, n_neighbors=5, device="cuda").fit(X)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        initialize("leporid", X, dim=2, n_neighbors=5, device="cuda", cache=False)
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_params("le", {"device": "gpu"}, 4)
+
+
+def test_embed_records_the_resolved_device_and_labels_its_timing(corpus, tmp_path, capsys):
+    out = tmp_path / "e"
+    code, stdout, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
+                               "--out", str(out), "--no-cache"], capsys)
+    assert code == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["params"]["device"] == "cpu" and meta["config"]["device"] == "cpu"
+    timing = [line for line in stdout.splitlines() if line.strip().endswith("s")
+              and line.strip()[:1].isdigit()]
+    assert not timing, stdout                       # no bare "1.02s" line
+    assert "computed in" in stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# approximate: one reading of the setting; {} / "" / no value mean "approximate, defaults"
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("flag", [["--approximate"], ["--approximate="],
+                                  ["--param", "approximate=true"],
+                                  ["--param", "approximate=sample=10"]])
+def test_embed_approximate_without_values_builds_the_approximate_graph(flag, corpus, tmp_path,
+                                                                        capsys):
+    out = tmp_path / "e"
+    code, stdout, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
+                               "--out", str(out), "--no-cache", *flag], capsys)
+    assert code == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert "graph_recall" in meta["graphs"]["user"], meta["graphs"]["user"]
+    assert "approximate graph recall" in stdout
+
+
+def test_library_approximate_empty_dict_is_approximate():
+    X = small_matrix()
+    est = LeporidEmbedding(n_components=2, n_neighbors=5, approximate={}).fit(X)
+    assert "graph_recall" in est.info_["user"]
+    exact = LeporidEmbedding(n_components=2, n_neighbors=5, approximate=False).fit(X)
+    assert "graph_recall" not in exact.info_["user"]
+
+
+@pytest.mark.parametrize("value,needle", [("yes", "KEY=INT"), ("5", "approximate must be"),
+                                          ("bands=x", "bands must be a whole number"),
+                                          ("colour=3", "KEY=INT")])
+def test_approximate_param_errors_are_clear_and_early(value, needle, tmp_path, capsys):
+    code, _, err = run_cli(["embed", "--dataset", NO_DATA, "--param", f"approximate={value}",
+                            "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    one_line_error(err, needle)
+    assert "dictionary update" not in err
+
+
+def test_approximate_param_parses_a_spec():
+    p = resolve_params("leporid", {"approximate": "bands=64,refine=2"}, 8)
+    assert p["approximate"] == {"bands": 64, "refine": 2}
+    assert resolve_params("leporid", {"approximate": ""}, 8)["approximate"] == {}
+    assert resolve_params("leporid", {}, 8)["approximate"] is None
+
+
+def test_approximate_sample_is_clamped_in_the_message(corpus, tmp_path, capsys):
+    code, stdout, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
+                               "--out", str(tmp_path / "e"), "--no-cache",
+                               "--approximate", "sample=99999999"], capsys)
+    assert code == 0
+    assert "sample of 99999999" not in stdout
+    assert "sample of 40 rows" in stdout and "sample of 25 rows" in stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# dimensions and values the data cannot carry
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["svd", "netmf", "le", "leporid"])
+def test_dim_above_the_smaller_side_is_refused_for_every_factorisation(method, corpus, tmp_path,
+                                                                       capsys):
+    code, _, err = run_cli(["embed", "--input", str(corpus), "--method", method, "--dim", "2000",
+                            "--out", str(tmp_path / "e"), "--no-cache"]
+                           + (["--neighbors", "5"] if method != "svd" else []), capsys)
+    assert code == 2
+    one_line_error(err, "must be <= 25", method)
+    assert not (tmp_path / "e").exists()
+
+
+def test_random_std_beyond_float32_is_refused(corpus, tmp_path, capsys):
+    code, _, err = run_cli(["embed", "--input", str(corpus), "--method", "random", "--param",
+                            "std=1e39", "--out", str(tmp_path / "e")], capsys)
+    assert code == 2
+    one_line_error(err, "non-finite")
+    assert not (tmp_path / "e" / "user_embeddings.npy").exists()
+
+
+def test_matrix_that_is_none_or_text_is_named(tmp_path):
+    for bad in (None, "ratings.csv", np.array([["a", "b"]])):
+        with pytest.raises((TypeError, ValueError), match="matrix|real numbers") as info:
+            LeporidEmbedding(n_components=2).fit(bad)
+        assert "NaN" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# isolated nodes: zero rows, exactly, even when eigenvalue 1 is among the 𝒟 smallest
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["sym", "rw", "unnorm"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_isolated_nodes_get_zero_rows_against_dense_eigh(kind, alpha):
+    rng = np.random.default_rng(3)
+    n = 24
+    A = np.triu((rng.random((n, n)) < 0.3) * rng.random((n, n)), 1)
+    A = A + A.T
+    iso = [2, 9, 17]
+    A[iso, :] = 0
+    A[:, iso] = 0
+    W = sp.csr_matrix(A)
+    keep = np.flatnonzero(A.sum(1) > 0)
+    assert set(iso) <= set(np.flatnonzero(A.sum(1) == 0))
+    k = len(keep)               # every eigenvalue: 1 (sym/rw) or d_reg (unnorm) is among them
+    res = smallest_eigenpairs(W, k, alpha=alpha, kind=kind)
+    assert np.abs(res.vectors[A.sum(1) == 0]).max() == 0.0
+    L = laplacian(W[keep][:, keep], alpha, kind).toarray()
+    want = np.sort(np.linalg.eigvals(L).real) if kind == "rw" else scipy.linalg.eigvalsh(L)
+    np.testing.assert_allclose(res.eigenvalues, want, atol=1e-8)
+    assert res.residuals.max() < 1e-6
+    with pytest.raises(ValueError, match="have an edge"):
+        smallest_eigenpairs(W, k + 1, alpha=alpha, kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# the cache is optional: damaged entries are recomputed and replaced, a bad folder is a note
+# ---------------------------------------------------------------------------------------------
+def _entries(root: Path, kind: str, suffix: str):
+    return sorted((root / kind).glob(f"*{suffix}"))
+
+
+@pytest.mark.parametrize("kind,suffix,damage", [
+    ("embeddings", ".npz", "truncate"), ("embeddings", ".json", "list"),
+    ("embeddings", ".json", "binary"), ("graphs", ".npz", "truncate"),
+    ("graphs", ".npz", "empty")])
+def test_damaged_cache_entry_is_recomputed_and_replaced(kind, suffix, damage, tmp_path):
+    X = small_matrix()
+    cache = tmp_path / "cache"
+    args = dict(dim=3, n_neighbors=5, output="raw", cache=cache)
+    u0, i0 = initialize("leporid", X, **args)
+    entry = _entries(cache, kind, suffix)[0]
+    good = entry.read_bytes()
+    entry.write_bytes({"truncate": good[: len(good) // 2], "list": b"[1, 2]", "empty": b"",
+                       "binary": b"\xff\xfe\x00"}[damage])
+    if kind == "graphs":       # reach the graph: drop the embedding entry
+        for f in _entries(cache, "embeddings", ""):
+            f.unlink()
+    with pytest.warns(UserWarning, match=entry.name):
+        u1, i1 = initialize("leporid", X, **args)
+    np.testing.assert_array_equal(u0, u1)
+    np.testing.assert_array_equal(i0, i1)
+    if suffix == ".npz":                           # replaced by the recomputed entry
+        assert entry.read_bytes() == good
+    else:                                          # (its timings differ)
+        assert json.loads(entry.read_text())["key"] == json.loads(good)["key"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        initialize("leporid", X, **args)           # and read back without a note
+
+
+def test_unwritable_cache_folder_never_aborts_embed(corpus, tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")                        # the cache root cannot be created
+    monkeypatch.setenv("LEPORID_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="could not write"):
+        code, _, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
+                              "--out", str(tmp_path / "e")], capsys)
+    assert code == 0 and (tmp_path / "e" / "user_embeddings.npy").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# --init-file folders: one reader that checks every file and names it
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    """A corpus, its split and a folder of its LE embeddings (``leporid embed``)."""
+    root = tmp_path_factory.mktemp("emb")
+    corpus = write_corpus(root / "inter.csv", n_users=40, n_items=25, per_user=10)
+    folder = root / "e"
+    assert main(["embed", "--dataset", str(corpus), "--min-count", "2", "--method", "svd",
+                 "--dim", "4", "--out", str(folder), "--no-cache"]) == 0
+    return corpus, folder, prepare(load(corpus), min_count=2)
+
+
+def _damaged_copy(folder: Path, tmp_path: Path, file: str, content) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    target = copy / file
+    if callable(content):
+        content(target)
+    else:
+        target.write_bytes(content)
+    return copy
+
+
+def _npz_under_npy_name(target):
+    with open(target, "wb") as f:
+        np.savez(f, a=np.ones((3, 4)))
+
+
+def _too_big_for_float32(target):
+    E = np.load(target).astype(np.float64)
+    E[0, 0] = 1e39
+    np.save(target, E)
+
+
+def _config_string(target):
+    meta = json.loads(target.read_text())
+    meta["config"] = "leporid"
+    target.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("file,content,needle", [
+    ("user_embeddings.npy", b"", "empty file"),
+    ("item_ids.npy", b"", "empty file"),
+    ("user_embeddings.npy", _npz_under_npy_name, ".npz archive"),
+    ("item_embeddings.npy", b"not an array", "not a readable .npy"),
+    ("metadata.json", b"[1, 2]", "expected a JSON object"),
+    ("metadata.json", b"\xff\xfe{", "not valid JSON"),
+    ("metadata.json", _config_string, "'config' must be an object"),
+    ("user_embeddings.npy", _too_big_for_float32, "do not fit float32"),
+])
+def test_damaged_init_folder_names_the_file(embedded, tmp_path, file, content, needle):
+    _, folder, split = embedded
+    copy = _damaged_copy(folder, tmp_path, file, content)
+    for kwargs in ({}, {"split": split}):
+        with pytest.raises(ValueError, match=needle) as info:
+            load_embeddings(copy, **kwargs)
+        assert file in str(info.value)
+
+
+def test_init_folder_of_other_data_is_refused(embedded, tmp_path):
+    corpus, folder, split = embedded
+    other_file = write_corpus(tmp_path / "other.csv", n_users=40, n_items=25, per_user=10,
+                              seed=1)
+    other = prepare(load(other_file), min_count=2)  # another dataset, the same raw ids
+    assert other.fingerprint() != split.fingerprint()
+    with pytest.raises(ValueError, match="other data") as info:
+        load_embeddings(folder, other)
+    assert "metadata.json" in str(info.value)
+    assert load_embeddings(folder, split).dim == 4
+
+
+def test_missing_ids_are_printed_plainly(embedded, tmp_path):
+    _, folder, split = embedded
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    for side in ("user", "item"):
+        E = np.load(copy / f"{side}_embeddings.npy")[1:]
+        np.save(copy / f"{side}_embeddings.npy", E)
+        np.save(copy / f"{side}_ids.npy", np.load(copy / f"{side}_ids.npy")[1:])
+    with pytest.raises(ValueError, match="have no embedding") as info:
+        load_embeddings(copy, split)
+    assert "np.str_" not in str(info.value) and "(e.g. id '" in str(info.value)
+
+
+def test_init_folders_differ_by_fingerprint(embedded, tmp_path):
+    _, folder, _ = embedded
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    E = np.load(copy / "user_embeddings.npy")
+    np.save(copy / "user_embeddings.npy", E + 1)
+    a, b = load_embeddings(folder).info["folder"], load_embeddings(copy).info["folder"]
+    assert a["fingerprint"] != b["fingerprint"]
+
+
+# ---------------------------------------------------------------------------------------------
+# embed: options checked before the embeddings are computed
+# ---------------------------------------------------------------------------------------------
+def test_embed_unwritable_plot_fails_before_work(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    code, _, err = run_cli(["embed", "--dataset", NO_DATA, "--plot", str(blocker / "p.png"),
+                            "--out", str(tmp_path / "e")], capsys)
+    assert code == 2
+    one_line_error(err, "--plot")
+
+
+# ---------------------------------------------------------------------------------------------
+# --scheduler: bounded, refused forms, no scratch folders left
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec,needle", [("local:100000", "at most"),
+                                         ("ucx://host:13337", "expected local:N"),
+                                         ("inproc://foo", "expected local:N")])
+def test_scheduler_refused_by_the_parser(spec, needle, tmp_path, capsys):
+    code, _, err = run_cli(["embed", "--dataset", NO_DATA, "--scheduler", spec,
+                            "--out", str(tmp_path / "e")], capsys)
+    assert code == 2
+    one_line_error(err, "--scheduler", needle)
+
+
+def test_local_cluster_leaves_no_scratch_folder(corpus, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    code, _, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
+                          "--scheduler", "local:1", "--out", str(tmp_path / "e"), "--no-cache"],
+                         capsys)
+    assert code == 0
+    assert list(scratch.iterdir()) == []
