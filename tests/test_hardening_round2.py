@@ -381,3 +381,195 @@ def test_local_cluster_leaves_no_scratch_folder(corpus, tmp_path, capsys, monkey
                          capsys)
     assert code == 0
     assert list(scratch.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# train --init-file: other embeddings never share a checkpoint or a result
+# ---------------------------------------------------------------------------------------------
+def test_train_init_files_never_share_a_checkpoint(embedded, tmp_path, capsys):
+    corpus, folder, _ = embedded
+    other = tmp_path / "e2"
+    shutil.copytree(folder, other)
+    np.save(other / "user_embeddings.npy", np.load(other / "user_embeddings.npy") * 0.5)
+    out = tmp_path / "res"
+    base = ["train", "--dataset", str(corpus), "--min-count", "2", "--model", "bpr",
+            "--epochs", "1", "--out", str(out)]
+    assert main([*base, "--init-file", str(folder)]) == 0
+    capsys.readouterr()
+    assert main([*base, "--init-file", str(other)]) == 0
+    assert "resuming" not in capsys.readouterr().out
+    results = sorted(out.glob("train_*_bpr_file*.json"))
+    assert len(results) == 2, results
+    recorded = [json.loads(r.read_text())["config"]["init_file"] for r in results]
+    assert {r["fingerprint"] for r in recorded} == {
+        load_embeddings(f).info["folder"]["fingerprint"] for f in (folder, other)}
+    assert all(not Path(r["path"]).is_absolute() for r in recorded)
+
+
+# ---------------------------------------------------------------------------------------------
+# reproduce / report: options validated before any work, exit 2, one line
+# ---------------------------------------------------------------------------------------------
+WAITS_GRID = pytest.mark.xfail(strict=True, reason="waits for i22-grid (cli/reproduce_cmd.py)")
+WAITS_REPORT = pytest.mark.xfail(strict=True, reason="waits for i20-verdicts (report.py)")
+WAITS_MODELS = pytest.mark.xfail(strict=True, reason="waits for r19-models (models/)")
+WAITS_CLI = pytest.mark.xfail(strict=True, reason="waits for r19-cli (cli/recommend)")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["reproduce", "table3", "--device", "gpu"], "--device"),
+    (["reproduce", "table3", "--device", "cuda"], "--device"),
+    pytest.param(["reproduce", "table3", "--seeds", "99999999999999999999"], "--seeds",
+                 marks=WAITS_GRID),
+    pytest.param(["reproduce", "table3", "--models", "itemknn"], "not a Table 3 model",
+                 marks=WAITS_GRID),
+])
+def test_reproduce_options_refused_before_any_work(no_cuda, argv, needle, tmp_path, capsys):
+    code, _, err = run_cli([*argv, "--dataset", NO_DATA, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    one_line_error(err, needle)
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["reproduce", "table2", "--dataset", NO_DATA], marks=WAITS_GRID),
+    pytest.param(["report", "RESULTS"], marks=WAITS_REPORT)])
+def test_out_that_is_a_file_is_a_usage_error(argv, tmp_path, capsys):
+    results = _results_folder(tmp_path / "res")
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    argv = [str(results) if a == "RESULTS" else a for a in argv]
+    code, _, err = run_cli([*argv, "--out", str(target)], capsys)
+    assert code == 2
+    one_line_error(err, "--out")
+
+
+def _results_folder(folder: Path, **doc) -> Path:
+    """A results folder with one artefact (JSON with rows + its Markdown table)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = {"artefact": "table2", "rows": [{"dataset": "x", "users": 3}],
+            "config": {"dataset": "x", "budget": {"name": "smoke"}}, "seed": 123}
+    (folder / "table2.json").write_text(json.dumps({**base, **doc}))
+    (folder / "table2.md").write_text("## Table 2\n\n| dataset | users |\n|---|---|\n| x | 3 |\n")
+    return folder
+
+
+@WAITS_REPORT
+def test_report_embeds_only_files_inside_the_results_folder(tmp_path, capsys):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"SECRET-BYTES-OUTSIDE")
+    res = _results_folder(tmp_path / "res")
+    with open(res / "table2.md", "a") as f:
+        f.write("\n![leak](../secret.png)\n")
+    main(["report", str(res)])
+    capsys.readouterr()
+    import base64
+
+    html_text = (res / "report.html").read_text()
+    assert base64.b64encode(b"SECRET-BYTES-OUTSIDE").decode() not in html_text
+
+
+@WAITS_REPORT
+def test_report_names_an_unreadable_artefact(tmp_path, capsys):
+    res = _results_folder(tmp_path / "res")
+    (res / "table3.json").write_text('{"rows": [1, 2')
+    (res / "table3.md").write_text("## Table 3\n")
+    code, out, err = run_cli(["report", str(res)], capsys)
+    assert "table3.json" in out + err
+
+
+@WAITS_REPORT
+@pytest.mark.parametrize("doc", [{"config": [1]}, {"config": {"budget": "smoke"}},
+                                 {"config": "text"}])
+def test_report_on_odd_artefacts_is_one_line_or_a_page(doc, tmp_path, capsys):
+    res = _results_folder(tmp_path / "res", **doc)
+    code, _, err = run_cli(["report", str(res)], capsys)
+    assert "Traceback" not in err
+    if code:
+        one_line_error(err, "table2.json")
+
+
+@WAITS_REPORT
+def test_report_md_escapes_dataset_names(tmp_path, capsys):
+    res = _results_folder(tmp_path / "res",
+                          config={"dataset": "<img src=x onerror=alert(1)>", "budget": {}})
+    assert main(["report", str(res)]) == 0
+    md = (res / "report.md").read_text()
+    assert "<img src=x" not in md
+
+
+@WAITS_GRID
+def test_cell_cache_file_holding_a_list_is_recomputed(tmp_path):
+    from leporid.experiments.grid import CellCache
+
+    cache = CellCache(tmp_path / "cells", fresh=False)
+    config = {"kind": "test", "x": 1}
+    cache.path(config).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(config).write_text("[]")
+    assert cache.get(config) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# recommend and the models' library API
+# ---------------------------------------------------------------------------------------------
+@WAITS_CLI
+def test_recommend_min_count_checked_before_loading(tmp_path, capsys):
+    code, _, err = run_cli(["recommend", "--checkpoint", str(tmp_path / "none.pt"), "--users",
+                            "1", "--dataset", NO_DATA, "--min-count", "-3"], capsys)
+    assert code == 2
+    one_line_error(err, "--min-count")
+
+
+def _tables(n_users=30, n_items=20, dim=4):
+    nn = pytest.importorskip("torch.nn")
+    return nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
+
+
+@WAITS_MODELS
+@pytest.mark.parametrize("case", ["data None", "text arrays", "dim 0", "freeze text",
+                                  "padding beyond"])
+def test_seed_embeddings_refuses_bad_arguments(case):
+    from leporid.models.embedding import seed_embedding, seed_embeddings
+
+    U, item_table = _tables()
+    X = small_matrix()
+    calls = {
+        "data None": lambda: seed_embeddings(U, item_table, None, init="random"),
+        "text arrays": lambda: seed_embeddings(U, item_table, X, init=(
+            np.full((30, 4), "a"), np.full((20, 4), "b"))),
+        "dim 0": lambda: seed_embeddings(U, item_table, X, init="random", dim=0),
+        "freeze text": lambda: seed_embeddings(U, item_table, X, init="random", freeze="no"),
+        "padding beyond": lambda: seed_embedding(_tables(21, 21)[1], np.zeros((20, 4)),
+                                                 padding_idx=100),
+    }
+    with pytest.raises((ValueError, TypeError)) as info:
+        calls[case]()
+    assert type(info.value).__name__ in ("ValueError", "TypeError")
+    assert "NoneType" not in str(info.value) and "ufunc" not in str(info.value)
+
+
+@WAITS_MODELS
+@pytest.mark.parametrize("model", ["itemknn", "bpr"])
+def test_fit_none_says_none_is_not_a_matrix(model):
+    from leporid.models import make_model
+
+    with pytest.raises((TypeError, ValueError), match="None") as info:
+        make_model(model).fit(None)
+    assert "NaN" not in str(info.value) and "dtype object" not in str(info.value)
+
+
+@WAITS_MODELS
+def test_load_model_damaged_files_are_named(tmp_path):
+    torch = pytest.importorskip("torch")
+    from leporid.models import TopPop, load_model
+
+    split = prepare(load(write_corpus(tmp_path / "c.csv")), min_count=2)
+    path = TopPop().fit(split).save(tmp_path / "toppop.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    dropped = next(k for k in arrays if k != "header")
+    arrays.pop(dropped)
+    np.savez(tmp_path / "damaged.npz", **arrays)
+    with pytest.raises(ValueError, match="damaged.npz"):
+        load_model(tmp_path / "damaged.npz")
+    torch.save({"model": "itemknn", "params": {}}, tmp_path / "ik.pt")
+    with pytest.raises(ValueError, match="ik.pt"):
+        load_model(tmp_path / "ik.pt")

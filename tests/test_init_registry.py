@@ -315,7 +315,7 @@ def test_train_from_an_embedding_directory(tmp_path, capsys):
     assert main(["train", "--model", "bpr", "--init-file", str(emb), "--epochs", "1",
                  "--out", str(out)]) == 0
     assert "initial embeddings from" in capsys.readouterr().out
-    assert list(out.glob("train_*_bpr_file.json"))
+    assert list(out.glob("train_*_bpr_file-*.json"))
     capsys.readouterr()
     for argv, message in ((["--dim", "16"], "dimension 8"),
                           (["--init", "leporid"], "replaces --init"),

@@ -123,7 +123,7 @@ def run(args) -> int:
     budget = BUDGETS[args.budget]
     if args.seeds:
         budget = budget.with_(seeds=args.seeds)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "--device")
     if args.threads:
         import torch
 

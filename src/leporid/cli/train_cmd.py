@@ -13,6 +13,7 @@ This module imports neither torch nor the models while the parser is built.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -86,7 +87,8 @@ def register(sub) -> None:
                    help="steps between validations (overrides --evals-per-epoch)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads during training (default 1: robust on a busy "
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads during training (default 1: robust on a busy "
                         "machine; try 2+ on a quiet one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
     d = p.add_argument_group("DLR² options")
@@ -224,7 +226,8 @@ def with_init_file(path, params: dict, split) -> dict:
         raise UsageError(f"--init-file: the embeddings have dimension {emb.dim}, --dim asks "
                          f"for {params['dim']}")
     print(f"initial embeddings from {path} ({emb.scheme}, dim {emb.dim})", flush=True)
-    return {**params, "dim": emb.dim, "init": (emb.user, emb.item), "init_params": {}}
+    return {**params, "dim": emb.dim, "init": (emb.user, emb.item), "init_params": {}}, \
+        emb.info["folder"]["fingerprint"]
 
 
 def run(args) -> int:
@@ -237,9 +240,15 @@ def run(args) -> int:
     split = load_split(args)
     print(f"{args.dataset}: {split.n_users} users, {split.n_items} items, "
           f"{split.train.nnz} training interactions", flush=True)
+    init_name, init_file = args.init, None
     if args.init_file is not None:
-        params = with_init_file(args.init_file, params, split)
-    init_name = "file" if args.init_file is not None else args.init
+        params, fingerprint = with_init_file(args.init_file, params, split)
+        # other embeddings never share a result or a checkpoint: the name carries the folder's
+        # fingerprint, and the result records the folder (relative to --out) and its fingerprint
+        init_name = f"file-{fingerprint[:12]}"
+        init_file = {"path": os.path.relpath(Path(args.init_file).resolve(),
+                                             Path(args.out).resolve()),
+                     "fingerprint": fingerprint}
     stem = Path(args.out) / "_".join(x for x in ("train", _stem(args.dataset), args.model,
                                                   init_name, seed_part(args.seed)) if x)
     tty = sys.stderr.isatty()
@@ -277,7 +286,8 @@ def run(args) -> int:
 
     config = {"command": "train", "dataset": args.dataset, "format": args.format,
               "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
-              "params": json_params(model), "tune": tuning, "ks": list(KS),
+              "params": json_params(model), "init_file": init_file, "tune": tuning,
+              "ks": list(KS),
               "tail_fraction": 0.25}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
