@@ -573,3 +573,12 @@ def test_load_model_damaged_files_are_named(tmp_path):
     torch.save({"model": "itemknn", "params": {}}, tmp_path / "ik.pt")
     with pytest.raises(ValueError, match="ik.pt"):
         load_model(tmp_path / "ik.pt")
+
+
+def test_train_model_checked_with_the_init_folders_dimension(embedded, tmp_path, capsys):
+    corpus, folder, _ = embedded                  # dimension 4
+    code, _, err = run_cli(["train", "--dataset", NO_DATA, "--model", "dgcf", "--param",
+                            "factors=3", "--init-file", str(folder), "--out",
+                            str(tmp_path / "r")], capsys)
+    assert code == 2
+    one_line_error(err, "dim (4)")

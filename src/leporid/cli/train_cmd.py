@@ -203,6 +203,16 @@ def validate(args):
         raise UsageError(f"--trials must be >= 1, got {args.trials}")
     cls = model_class(args.model)
     params = model_params(args, cls)
+    if args.init_file is not None:  # the model is checked with the folder's dimension
+        from ..init.loader import folder_dim
+
+        try:
+            dim = folder_dim(args.init_file)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UsageError(f"--init-file: {exc}") from None
+        if params.setdefault("dim", dim) != dim:
+            raise UsageError(f"--init-file: the embeddings have dimension {dim}, --dim asks "
+                             f"for {params['dim']}")
     try:
         cls(**params)
     except (ValueError, TypeError) as exc:

@@ -70,6 +70,19 @@ def read_metadata(path: Path) -> dict:
     return meta
 
 
+def folder_dim(path) -> int:
+    """The dimension of the embeddings in folder ``path`` (read before any data is loaded, so
+    a model's own checks see the folder's dimension, not the default)."""
+    file = Path(path) / "user_embeddings.npy"
+    if not file.is_file():
+        raise FileNotFoundError(f"{path}: missing user_embeddings.npy (written by "
+                                f"`leporid embed`)")
+    E = read_array(file)
+    if E.ndim != 2:
+        raise ValueError(f"{file}: expected a 2-D float array, got shape {E.shape}")
+    return int(E.shape[1])
+
+
 def folder_fingerprint(path) -> str:
     """SHA-256 (first 16 hex) of an embedding folder's arrays and ids: two folders with other
     embeddings never share it, so results and checkpoints keyed by it never mix them."""
