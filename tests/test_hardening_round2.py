@@ -582,3 +582,17 @@ def test_train_model_checked_with_the_init_folders_dimension(embedded, tmp_path,
                             str(tmp_path / "r")], capsys)
     assert code == 2
     one_line_error(err, "dim (4)")
+
+
+@pytest.mark.parametrize("content", [b"[]", b'"text"', b"\xff\xfe", b'{"row": 1'])
+def test_demo_damaged_row_file_is_recomputed_with_a_note(content, tmp_path, capsys):
+    from leporid.cli.demo_cmd import _RowStore
+
+    store = _RowStore(tmp_path / "rows", {"fingerprint": "f"}, fresh=False)
+    key = {"row": "leporid"}
+    store.put(key, {"model": "x"})
+    assert store.get(key) == {"model": "x"}
+    path = next((tmp_path / "rows").glob("*.json"))
+    path.write_bytes(content)
+    assert store.get(key) is None
+    assert path.name in capsys.readouterr().err

@@ -74,7 +74,15 @@ class _RowStore:
         p = self._path(key)
         if self.fresh or not p.exists():
             return None
-        return json.loads(p.read_text())
+        try:
+            row = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):   # ValueError: bad JSON or bytes that are not UTF-8
+            row = None
+        if not isinstance(row, dict):   # a damaged row is recomputed (and replaced), not fatal
+            print(f"leporid demo: note: {p} is damaged; computing that row again",
+                  file=sys.stderr)
+            return None
+        return row
 
     def put(self, key: dict, row: dict) -> None:
         from ..results import write_json
