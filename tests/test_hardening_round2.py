@@ -40,6 +40,8 @@ def no_cuda(monkeypatch):
 
     monkeypatch.setattr(jac, "_gpu_driver_present", lambda: True)
     monkeypatch.setattr(jac, "_cuda_device_count", lambda: 0, raising=False)
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
 
 def run_cli(argv, capsys):
@@ -64,6 +66,9 @@ def small_matrix(seed=0, n_users=30, n_items=20, density=0.3):
     (["embed", "--method", "svd", "--device", "cuda:1"], "--device 'cuda:1'"),
     (["embed", "--param", "device=cuda"], "CUDA is not available"),
     (["demo", "--device", "cuda"], "--device 'cuda'"),
+    (["train", "--model", "bpr", "--init", "leporid", "--init-param", "device=cuda"],
+     "CUDA is not available"),
+    (["train", "--model", "bpr", "--device", "cuda"], "CUDA is not available"),
 ])
 def test_device_refused_before_any_work(no_cuda, argv, needle, tmp_path, capsys):
     code, _, err = run_cli([*argv, "--dataset", NO_DATA, "--out", str(tmp_path / "o")], capsys)
