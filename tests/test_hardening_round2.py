@@ -382,10 +382,12 @@ def test_local_cluster_leaves_no_scratch_folder(corpus, tmp_path, capsys, monkey
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code, _, _ = run_cli(["embed", "--input", str(corpus), "--dim", "3", "--neighbors", "5",
-                          "--scheduler", "local:1", "--out", str(tmp_path / "e"), "--no-cache"],
-                         capsys)
+                          "--scheduler", "local:1", "--out", str(tmp_path / "e"), "--no-cache",
+                          "--approximate"], capsys)
     assert code == 0
     assert list(scratch.iterdir()) == []
+    meta = json.loads((tmp_path / "e" / "metadata.json").read_text())
+    assert "graph_recall" in meta["graphs"]["user"]     # on Dask too: {} is approximate
 
 
 # ---------------------------------------------------------------------------------------------
