@@ -118,6 +118,19 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
     return value
 
 
+def check_fit_data(data, owner: str, split_only: bool = False):
+    """``data`` if a model can be fitted on it: a ``Split`` (or, unless ``split_only``, a users
+    x items matrix), else a ``TypeError`` saying what it is — ``fit(None)`` must not read as
+    "contains NaN" or an attribute error."""
+    if hasattr(data, "train") and hasattr(data, "n_users"):
+        return data
+    if not split_only and (sp.issparse(data) or isinstance(data, np.ndarray)) \
+            and np.ndim(data) == 2:
+        return data
+    want = "a Split (leporid.data.prepare)" + ("" if split_only else " or a users x items matrix")
+    raise TypeError(f"{owner}.fit: data must be {want}, got {data!r:.40}")
+
+
 def check_dimension(dim: int, shape, owner: str) -> None:
     """The rule of every scheme that factorises the matrix (LE, LEPORID, SVD, NetMF): at most
     as many dimensions as the smaller side has rows; more would be padded with zero columns."""

@@ -97,6 +97,9 @@ def load_model(path, device: str | None = None):
     name = inner.get("model") if isinstance(inner, dict) else None
     if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f"{p}: not a leporid model file")
+    if name not in neural_models():     # a classic model is an .npz file, never a torch one
+        raise ValueError(f"{p}: a torch file naming the model {name!r}, which is saved as an "
+                         f".npz file; not a leporid model file")
     return model_class(name).load(p, device=device)
 
 

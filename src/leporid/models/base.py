@@ -23,6 +23,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.validation import check_fit_data
+
 SCORE_PARTS = ("validation", "test")
 
 
@@ -172,6 +174,7 @@ class BaseRecommender:
 
     def _remember(self, split) -> None:
         """Keep what scoring needs: sizes, the training matrix, and the fold-in matrix."""
+        check_fit_data(split, type(self).__name__, split_only=True)
         self.n_users_, self.n_items_ = split.n_users, split.n_items
         self.train_ = sp.csr_matrix(split.train, dtype=np.float32)
         self._foldin = None
@@ -253,8 +256,13 @@ class BaseRecommender:
                 name, _, part = rest.rpartition(":")
                 sparse.setdefault(name, {})[part] = v
         for name, d in sparse.items():
-            setattr(model, name, sp.csr_matrix((d["data"], d["indices"], d["indptr"]),
-                                               shape=tuple(int(x) for x in d["shape"])))
+            try:
+                M = sp.csr_matrix((d["data"], d["indices"], d["indptr"]),
+                                  shape=tuple(int(x) for x in d["shape"]))
+            except (KeyError, TypeError, ValueError) as exc:  # an array missing or damaged
+                raise ValueError(f"{path}: damaged {cls.__name__} model file (sparse attribute "
+                                 f"{name}: {type(exc).__name__} {exc})") from None
+            setattr(model, name, M)
         return model
 
 

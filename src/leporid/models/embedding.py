@@ -26,12 +26,15 @@ the first ``d'`` columns (the eigenvectors with the smallest eigenvalues come fi
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def _as_matrix(array, what: str) -> np.ndarray:
     a = np.asarray(array)
     if a.ndim != 2:
         raise ValueError(f"{what} embeddings must be 2-D, got shape {a.shape}")
+    if a.dtype.kind not in "biufc":     # text or objects: say so, not a ufunc's complaint
+        raise TypeError(f"{what} embeddings must hold numbers, got an array of {a.dtype}")
     if not np.isrealobj(a) or not np.isfinite(a).all():
         raise ValueError(f"{what} embeddings contain NaN, infinite or complex values")
     return a
@@ -50,11 +53,18 @@ def seed_embedding(embedding, array, padding_idx: int | None = None, freeze: boo
     """
     import torch
 
+    from ..data.validation import check_bool
+
     a = _as_matrix(array, "initial")
+    check_bool(freeze, "freeze", "seed_embedding")
     w = embedding.weight
     n, d = w.shape
     if padding_idx is None:
         padding_idx = getattr(embedding, "padding_idx", None)
+    elif isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+            or not -n <= padding_idx < n:
+        raise ValueError(f"seed_embedding: padding_idx must be a row of the {n}-row table "
+                         f"(0..{n - 1}), got {padding_idx!r}")
     n_real = n - (padding_idx is not None)
     if a.shape[0] != n_real:
         raise ValueError(f"initial embeddings have shape {a.shape}, the table needs {n_real} rows"
@@ -125,8 +135,15 @@ def seed_embeddings(user_embedding, item_embedding, data, init="leporid", dim: i
     ``dim`` defaults to the tables' width. An item table with one extra row gets a zero
     padding row (its ``padding_idx``, else the last row). Returns the arrays used.
     """
+    from ..data.validation import check_bool, check_number
+
     train = getattr(data, "train", data)
-    dim = int(dim or user_embedding.weight.shape[1])
+    if not (sp.issparse(train) or isinstance(train, np.ndarray)) or np.ndim(train) != 2:
+        raise TypeError(f"seed_embeddings: data must be a Split or a users x items matrix, got "
+                        f"{data!r:.40}")
+    check_bool(freeze, "freeze", "seed_embeddings")
+    dim = user_embedding.weight.shape[1] if dim is None else \
+        check_number(dim, "dim", low=1, integer=True, owner="seed_embeddings")
     u, i = initial_embeddings(init, train, dim, seed, init_params)
     seed_embedding(user_embedding, u, freeze=freeze)
     pad = getattr(item_embedding, "padding_idx", None)

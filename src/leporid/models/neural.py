@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.validation import check_fit_data
 from .base import BaseRecommender, check_part, top_k
 
 TRAINER = "leporid.train.loop:train"
@@ -165,6 +166,7 @@ class NeuralRecommender(BaseRecommender):
     def fit(self, data, progress: bool = False, checkpoint: str | Path | None = None,
             callbacks=()) -> NeuralRecommender:
         """Train on ``data`` with the generic loop (``leporid.train.loop.train``)."""
+        check_fit_data(data, type(self).__name__)
         return resolve(TRAINER)(self, data, progress=progress, checkpoint=checkpoint,
                                 callbacks=callbacks)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.validation import check_fit_data
 from .base import BaseRecommender, check_part
 
 
@@ -15,6 +16,7 @@ class TopPop(BaseRecommender):
 
 
     def fit(self, split) -> TopPop:
+        check_fit_data(split, "TopPop", split_only=True)
         self.n_users_, self.n_items_ = split.n_users, split.n_items
         self.train_ = split.train
         self.popularity_ = np.asarray(split.train.sum(axis=0), dtype=np.float32).ravel()
