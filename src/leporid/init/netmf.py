@@ -27,8 +27,8 @@ import numpy as np
 from ..data.validation import check_dimension
 from ..spectral import smallest_eigenpairs
 from ..spectral.laplacian import inv_sqrt, row_sums
-from . import positive, register
 from .cache import knn_graph
+from .registry import positive, register
 from .svd import truncated_svd
 
 
