@@ -416,7 +416,6 @@ def test_train_init_files_never_share_a_checkpoint(embedded, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 # reproduce / report: options validated before any work, exit 2, one line
 # ---------------------------------------------------------------------------------------------
-WAITS_GRID = pytest.mark.xfail(strict=True, reason="waits for i22-grid (cli/reproduce_cmd.py)")
 WAITS_REPORT = pytest.mark.xfail(strict=True, reason="waits for i20-verdicts (report.py)")
 WAITS_MODELS = pytest.mark.xfail(strict=True, reason="waits for r19-models (models/)")
 WAITS_CLI = pytest.mark.xfail(strict=True, reason="waits for r19-cli (cli/recommend)")
@@ -425,10 +424,8 @@ WAITS_CLI = pytest.mark.xfail(strict=True, reason="waits for r19-cli (cli/recomm
 @pytest.mark.parametrize("argv,needle", [
     (["reproduce", "table3", "--device", "gpu"], "--device"),
     (["reproduce", "table3", "--device", "cuda"], "--device"),
-    pytest.param(["reproduce", "table3", "--seeds", "99999999999999999999"], "--seeds",
-                 marks=WAITS_GRID),
-    pytest.param(["reproduce", "table3", "--models", "itemknn"], "not a Table 3 model",
-                 marks=WAITS_GRID),
+    (["reproduce", "table3", "--seeds", "99999999999999999999"], "--seeds"),
+    (["reproduce", "table3", "--models", "itemknn"], "not a Table 3 model"),
 ])
 def test_reproduce_options_refused_before_any_work(no_cuda, argv, needle, tmp_path, capsys):
     code, _, err = run_cli([*argv, "--dataset", NO_DATA, "--out", str(tmp_path / "o")], capsys)
@@ -437,7 +434,7 @@ def test_reproduce_options_refused_before_any_work(no_cuda, argv, needle, tmp_pa
 
 
 @pytest.mark.parametrize("argv", [
-    pytest.param(["reproduce", "table2", "--dataset", NO_DATA], marks=WAITS_GRID),
+    ["reproduce", "table2", "--dataset", NO_DATA],
     pytest.param(["report", "RESULTS"], marks=WAITS_REPORT)])
 def test_out_that_is_a_file_is_a_usage_error(argv, tmp_path, capsys):
     results = _results_folder(tmp_path / "res")
@@ -503,14 +500,14 @@ def test_report_md_escapes_dataset_names(tmp_path, capsys):
     assert "<img src=x" not in md
 
 
-@WAITS_GRID
-def test_cell_cache_file_holding_a_list_is_recomputed(tmp_path):
+@pytest.mark.parametrize("content", [b"[]", b'"text"', b"\xff\xfe"])
+def test_damaged_cell_cache_file_is_recomputed(content, tmp_path):
     from leporid.experiments.grid import CellCache
 
     cache = CellCache(tmp_path / "cells", fresh=False)
     config = {"kind": "test", "x": 1}
     cache.path(config).parent.mkdir(parents=True, exist_ok=True)
-    cache.path(config).write_text("[]")
+    cache.path(config).write_bytes(content)
     assert cache.get(config) is None
 
 

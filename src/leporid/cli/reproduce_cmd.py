@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 
-from .common import add_dataset_args, int_option
+from .common import add_dataset_args, check_output_dir, int_option
 
 ARTEFACT_HELP = ("table2 (statistics), table3 (inits x neural models), table4 (vs classic "
                  "models), table5 (tail users), table6 (losses), table7 (architectures), fig2 "
@@ -61,8 +61,8 @@ def _seeds(text: str) -> tuple[int, ...]:
         seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         seeds = ()
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"must be comma-separated non-negative integers, "
+    if not seeds or min(seeds) < 0 or max(seeds) > 2**32 - 1:   # numpy's seed range
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers from 0 to 2^32-1, "
                                          f"got {text!r}")
     return seeds
 
@@ -86,6 +86,16 @@ def _check_selection(args) -> None:
         if bad:
             raise UsageError(f"{option}: unknown {', '.join(map(repr, bad))}; choose from "
                              f"{', '.join(known)}")
+    if args.artefact == "table3" and args.models:   # else its table is empty, silently
+        from ..experiments.cells import neural_models
+
+        table3 = neural_models()
+        other = [n for n in args.models if n not in table3]
+        if other:
+            raise UsageError(f"--models: {', '.join(map(repr, other))} "
+                             f"{'is' if len(other) == 1 else 'are'} not a Table 3 model "
+                             f"(Table 3 trains {', '.join(table3)}; the classic models are "
+                             f"Table 4's)")
 
 
 def _worker_argv(argv: list[str]) -> list[str]:
@@ -120,6 +130,8 @@ def run(args) -> int:
         raise UsageError("--fresh cannot be combined with --jobs (the processes would recompute "
                          "each other's cells); run --fresh with one job, or delete the cache")
     _check_selection(args)
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
     budget = BUDGETS[args.budget]
     if args.seeds:
         budget = budget.with_(seeds=args.seeds)

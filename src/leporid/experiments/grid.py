@@ -128,10 +128,11 @@ class CellCache:
         if self.fresh or not p.exists():
             return None
         try:
-            doc = json.loads(p.read_text())
-        except json.JSONDecodeError:        # never written half (atomic), but be safe
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):       # never written half (atomic), but be safe
             return None
-        return doc if doc.get("key") == cell_key(config) else None
+        # anything but this cell's object (a list, another cell's key) is recomputed
+        return doc if isinstance(doc, dict) and doc.get("key") == cell_key(config) else None
 
     def put(self, config: dict, result: dict) -> dict:
         doc = {"key": cell_key(config), "config": jsonable(config), **result}
