@@ -203,8 +203,12 @@ def test_isolated_nodes_get_zero_rows_against_dense_eigh(kind, alpha):
     want = np.sort(np.linalg.eigvals(L).real) if kind == "rw" else scipy.linalg.eigvalsh(L)
     np.testing.assert_allclose(res.eigenvalues, want, atol=1e-8)
     assert res.residuals.max() < 1e-6
-    with pytest.raises(ValueError, match="have an edge"):
-        smallest_eigenpairs(W, k + 1, alpha=alpha, kind=kind)
+    # more columns than connected nodes: the rest are unit vectors of isolated nodes
+    iso_rows = A.sum(1) == 0
+    more = smallest_eigenpairs(W, k + 2, alpha=alpha, kind=kind)
+    unit = np.flatnonzero(np.abs(more.vectors[iso_rows]).sum(0) > 0)
+    assert len(unit) == 2 and (np.abs(more.vectors[iso_rows][:, unit]).sum(0) == 1).all()
+    assert (np.diff(more.eigenvalues) >= 0).all() and more.residuals.max() < 1e-6
 
 
 # ---------------------------------------------------------------------------------------------

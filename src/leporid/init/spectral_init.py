@@ -77,9 +77,6 @@ class SpectralCore:
 
         # the one reading of the setting: {} / "" / True build approximate graphs
         self._approx = approximate_spec(self.approximate, owner)
-        if min(X.shape) < 2:    # a graph of one node has no edge, hence no eigenvector
-            raise ValueError(f"{owner}: the user and item graphs need at least 2 users and 2 "
-                             f"items; got n_samples = {X.shape[0]}, n_features = {X.shape[1]}")
         check_dimension(self.n_components, X.shape, owner)
 
     def _side(self, X, name, graph=None):

@@ -235,9 +235,10 @@ def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym"
     keep = row_sums(W) > 0      # weights are non-negative: degree 0 is no edge at all
     if not keep.all():
         sub = W[keep][:, keep]
-        return without_isolated(keep, k, lambda: smallest_eigenpairs(
-            sub, k, alpha=alpha, kind=kind, tol=tol, seed=seed, solver=solver, device=device,
-            max_residual=max_residual))
+        isolated_value = 1.0 if kind != "unnorm" else alpha * float(row_sums(W).max())
+        return without_isolated(keep, k, lambda j: smallest_eigenpairs(
+            sub, j, alpha=alpha, kind=kind, tol=tol, seed=seed, solver=solver, device=device,
+            max_residual=max_residual), isolated_value)
     s, a, shift, dreg = _operator_terms(W, alpha, kind)
     if solver == "auto":
         if device.startswith("cuda"):

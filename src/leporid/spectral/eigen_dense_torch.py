@@ -34,8 +34,10 @@ def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 
     if not bool(keep.all()):
         idx = torch.nonzero(keep).flatten()
         sub = Wt.index_select(0, idx).index_select(1, idx)
-        return without_isolated(keep.cpu().numpy(), k, lambda: smallest_eigenpairs_dense_torch(
-            sub, k, alpha=alpha, kind=kind, tol=tol, seed=seed, max_residual=max_residual))
+        isolated_value = 1.0 if kind != "unnorm" else alpha * float(Wt.sum(dim=1).max())
+        return without_isolated(keep.cpu().numpy(), k, lambda j: smallest_eigenpairs_dense_torch(
+            sub, j, alpha=alpha, kind=kind, tol=tol, seed=seed, max_residual=max_residual),
+            isolated_value)
     t0 = time.perf_counter()
     d = Wt.sum(dim=1)
     dreg = (1 - alpha) * d + alpha * d.max()

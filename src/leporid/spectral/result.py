@@ -43,23 +43,30 @@ def finish_eigenpairs(theta, Q, shift, s, kind, isolated):
     return _sign_fix(V), lam
 
 
-def without_isolated(keep: np.ndarray, k: int, solve) -> EigenResult:
-    """The isolated-node rule, exactly: a node without edges is left out of the eigenproblem
-    and its row is 0 in every returned vector. ``solve()`` returns the ``k`` smallest
-    eigenpairs of the Laplacian of the kept nodes (``keep``); extended by zeros, they are
-    eigenpairs of the whole Laplacian, which is block-diagonal (an isolated node is a block of
-    its own with eigenvalue 1, or ``d_reg`` under ``unnorm``, whose eigenvector would otherwise
-    be returned whenever that value is among the ``k`` smallest)."""
+def without_isolated(keep: np.ndarray, k: int, solve, isolated_value: float) -> EigenResult:
+    """The isolated-node rule, exactly: nodes without edges are left out of the eigenproblem,
+    so their rows are 0 in every vector ``solve(j)`` returns (the ``j = min(k, kept)`` smallest
+    eigenpairs of the Laplacian of the kept nodes, ``keep``). Extended by zeros these are
+    eigenpairs of the whole Laplacian, which is block-diagonal: each isolated node is a block
+    of its own with eigenvalue ``isolated_value`` (1, or ``d_reg`` under ``unnorm``), whose unit
+    vector would otherwise be returned whenever that value is among the ``k`` smallest. Only
+    when ``k`` exceeds the number of kept nodes do the remaining columns take such unit
+    vectors (first isolated nodes first), sorted in by eigenvalue."""
     n, m = len(keep), int(np.count_nonzero(keep))
-    if k > m:
-        raise ValueError(f"cannot compute {k} eigenvectors: only {m} of the graph's {n} nodes "
-                         f"have an edge (isolated nodes get zero rows and no eigenvector); "
-                         f"choose a dimension between 1 and {m}")
-    sub = solve()
     V = np.zeros((n, k))
-    V[keep] = sub.vectors
+    lam = np.full(k, float(isolated_value))
+    res = np.zeros(k)
+    info: dict = {"n": n, "k": k, "isolated": n - m}
+    j = min(k, m)
+    if j:
+        sub = solve(j)
+        V[keep, :j] = sub.vectors
+        lam[:j], res[:j] = sub.eigenvalues, sub.residuals
+        info = {**sub.info, **info}
+    V[np.flatnonzero(~keep)[:k - j], np.arange(j, k)] = 1.0
+    order = np.argsort(lam, kind="stable")
     # residuals carry over: isolated rows of L V - λ V are 0 and they do not raise ‖L‖_∞
-    return EigenResult(V, sub.eigenvalues, sub.residuals, {**sub.info, "n": n, "isolated": n - m})
+    return EigenResult(V[:, order], lam[order], res[order], info)
 
 
 def check_residuals(res, max_residual, info) -> None:
