@@ -61,6 +61,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
     from ..models import MODELS, make_model, model_class
     from ..results import atomic_write, provenance, write_table
@@ -103,7 +104,7 @@ def run(args) -> int:
     config = {"command": "evaluate", "dataset": args.dataset, "format": args.format,
               "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
               "params": model_params,
-              "tune": tuning, "ks": list(KS), "tail_fraction": 0.25,
+              "tune": tuning, "ks": list(KS), "tail_fraction": TAIL_FRACTION,
               "batch_size": args.batch_size}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),

@@ -33,7 +33,8 @@ def run_recommend(args) -> int:
     import numpy as np
 
     from ..models import load_model
-    from ..models.neural import SequentialRecommender, check_device
+    from ..models.neural import SequentialRecommender
+    from ..utils.device import check_device
 
     if args.device is not None:
         try:

@@ -113,7 +113,7 @@ def _start_workers(args) -> list:
 
 def run(args) -> int:
     from ..experiments import BUDGETS, DATALESS, Context, reproduce
-    from ..graph.jaccard import resolve_device
+    from ..utils.device import resolve_device
     from .common import UsageError
 
     if args.jobs > 1 and args.fresh:

@@ -206,6 +206,7 @@ def with_init_file(path, params: dict, split) -> dict:
 
 
 def run(args) -> int:
+    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
     from ..results import provenance, write_table
     from ..train.loop import format_entry
@@ -256,7 +257,7 @@ def run(args) -> int:
     config = {"command": "train", "dataset": args.dataset, "format": args.format,
               "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
               "params": json_params(model), "tune": tuning, "ks": list(KS),
-              "tail_fraction": 0.25}
+              "tail_fraction": TAIL_FRACTION}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
             "n_users": split.n_users, "n_items": split.n_items,
