@@ -14,9 +14,6 @@ the same algorithm with torch on the GPU.
 
 from __future__ import annotations
 
-import os
-import re
-
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +21,7 @@ from numba import njit, prange
 from tqdm.auto import tqdm
 
 from ..data.validation import check_matrix, check_number
+from ..utils.device import resolve_device
 from .compile import warm_up
 
 
@@ -112,52 +110,10 @@ def _binary_csr(X) -> sp.csr_matrix:
     return check_matrix(X)
 
 
-def _gpu_driver_present() -> bool:
-    """Whether a CUDA/ROCm driver is visible, without importing torch (a torch import costs
-    seconds and, next to pyarrow's reader threads, can abort the process at exit)."""
-    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
-                                           "/dev/dxg"))
-
-
 def _csr_arrays(X):
     """(indptr int64, indices int32): fixed index types, so each kernel has one compiled
     specialisation whatever the matrix size (scipy switches to int64 indices for large ones)."""
     return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
-
-
-def resolve_device(device: str | None, option: str = "device") -> str:
-    """The one validation of a device name: "auto" (or None) -> "cuda" when torch sees a GPU,
-    else "cpu"; "cpu", "cuda", "cuda:N" -> itself when usable. Anything else, or CUDA asked for
-    where there is none, is a ``ValueError`` naming ``option`` — checked before any work. torch
-    is imported only when a GPU driver is present."""
-    if device in ("auto", None):
-        if not _gpu_driver_present():
-            return "cpu"
-        try:
-            import torch
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:  # pragma: no cover
-            return "cpu"
-    if not (isinstance(device, str) and re.fullmatch(r"cpu|cuda(:\d+)?", device)):
-        raise ValueError(f"{option} must be auto, cpu, cuda or cuda:N; got {device!r}")
-    if device.startswith("cuda"):
-        index = int(device.partition(":")[2] or 0)
-        count = _cuda_device_count() if _gpu_driver_present() else 0
-        if count == 0:
-            raise ValueError(f"{option} {device!r}: CUDA is not available on this machine "
-                             f"(use cpu or auto)")
-        if index >= count:
-            raise ValueError(f"{option} {device!r}: this machine has {count} CUDA device(s) "
-                             f"(cuda:0..cuda:{count - 1})")
-    return device
-
-
-def _cuda_device_count() -> int:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def warm_up_kernels(quiet: bool = False) -> float:

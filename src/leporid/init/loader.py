@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results import atomic_save_npy
+from .result import Embeddings
 
 FILES = ("user_embeddings.npy", "item_embeddings.npy", "user_ids.npy", "item_ids.npy",
          "metadata.json")
@@ -117,8 +118,6 @@ def load_embeddings(path, split=None):
     the full file; extra rows are ignored); a user or item of the split missing from the files
     is an error naming how many and one example. Raises ``ValueError`` / ``FileNotFoundError``.
     """
-    from . import Embeddings
-
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"embedding directory {path} does not exist")

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from .. import DEFAULT_SEED
 from ..data.validation import check_dimension
 from ..spectral import smallest_eigenpairs
 from ..spectral.laplacian import inv_sqrt, row_sums
@@ -33,7 +34,7 @@ from .svd import truncated_svd
 
 
 def netmf_matrix(W, window: int = 10, b: float = 1.0, rank: int | None = None,
-                 seed: int = 123) -> tuple[np.ndarray, dict]:
+                 seed: int = DEFAULT_SEED) -> tuple[np.ndarray, dict]:
     """``log(max(M̂, 1))`` of graph ``W`` (dense float64) and the eigen-solver details.
     ``rank=None`` uses every eigenpair (then ``M̂ = M`` exactly)."""
     n = W.shape[0]
@@ -60,7 +61,7 @@ def _check(params, dim):
 
 
 @register("netmf", check=_check)
-def netmf_init(train, dim=64, seed=123, n_neighbors=1000, window=10, b=1.0, rank=256):
+def netmf_init(train, dim=64, seed=DEFAULT_SEED, n_neighbors=1000, window=10, b=1.0, rank=256):
     """NetMF large-window (T=10, b=1, eigen-rank h) on the user and item Jaccard KNN graphs."""
     check_dimension(dim, train.shape, "netmf")
     out, info = [], {"timings_s": {}}
