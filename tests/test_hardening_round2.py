@@ -448,13 +448,16 @@ def test_out_that_is_a_file_is_a_usage_error(argv, tmp_path, capsys):
     one_line_error(err, "--out")
 
 
-def _results_folder(folder: Path, **doc) -> Path:
-    """A results folder with one artefact (JSON with rows + its Markdown table)."""
+def _results_folder(folder: Path, name: str = "table2", **doc) -> Path:
+    """A results folder with a sound artefact (Table 2: JSON with rows + its Markdown table),
+    and ``name`` (when not table2) with ``doc``'s fields over the sound ones."""
     folder.mkdir(parents=True, exist_ok=True)
     base = {"artefact": "table2", "rows": [{"dataset": "x", "users": 3}],
             "config": {"dataset": "x", "budget": {"name": "smoke"}}, "seed": 123}
-    (folder / "table2.json").write_text(json.dumps({**base, **doc}))
-    (folder / "table2.md").write_text("## Table 2\n\n| dataset | users |\n|---|---|\n| x | 3 |\n")
+    table = "## Table 2\n\n| dataset | users |\n|---|---|\n| x | 3 |\n"
+    for stem, fields in {"table2": {}, name: doc}.items():
+        (folder / f"{stem}.json").write_text(json.dumps({**base, "artefact": stem, **fields}))
+        (folder / f"{stem}.md").write_text(table)
     return folder
 
 
@@ -469,8 +472,12 @@ def test_report_embeds_only_files_inside_the_results_folder(tmp_path, capsys):
     capsys.readouterr()
     import base64
 
-    html_text = (res / "report.html").read_text()
-    assert base64.b64encode(b"SECRET-BYTES-OUTSIDE").decode() not in html_text
+    from leporid.experiments.report import markdown_to_html
+
+    leaked = base64.b64encode(b"SECRET-BYTES-OUTSIDE").decode()
+    assert leaked not in (res / "report.html").read_text()
+    for name in ("../secret.png", str(secret)):  # the renderer itself, for any page
+        assert leaked not in markdown_to_html(f"![x]({name})\n", res)
 
 
 @WAITS_REPORT
@@ -486,16 +493,17 @@ def test_report_names_an_unreadable_artefact(tmp_path, capsys):
 @pytest.mark.parametrize("doc", [{"config": [1]}, {"config": {"budget": "smoke"}},
                                  {"config": "text"}, {"claims": [{"verdict": "x"}]},
                                  {"claims": ["text"]}, {"md": b"## T\n\xff\xfe\n"}])
-def test_report_on_odd_artefacts_is_one_line_or_a_page(doc, tmp_path, capsys):
+def test_report_names_an_odd_artefact_and_keeps_the_rest(doc, tmp_path, capsys):
     md = doc.pop("md", None)
-    res = _results_folder(tmp_path / "res", **doc)
+    res = _results_folder(tmp_path / "res", "table3", **doc)
     if md is not None:
-        (res / "table2.md").write_bytes(md)
+        (res / "table3.md").write_bytes(md)
     code, _, err = run_cli(["report", str(res)], capsys)
-    assert "Traceback" not in err
-    assert code in (0, 1)                      # a damaged file is a data problem, not usage
-    if code:
-        one_line_error(err, "table2.")
+    assert code == 0 and "Traceback" not in err
+    page = (res / "report.md").read_text()
+    assert "table2" in page
+    if "table3" not in page:                   # left out: then said, naming the file
+        assert "table3.json" in err and "note:" in err
 
 
 @WAITS_REPORT
