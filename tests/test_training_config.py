@@ -86,6 +86,7 @@ def test_config_object_and_flat_parameters_agree(name):
     other = make_model(name).set_params(training=flat.training)
     assert other.get_params() == flat.get_params()
     assert flat.clone().training == flat.training
+    assert make_model(name).set_params(training={"lr": 5e-3}).lr == 5e-3
     flat.set_params(patience=7)
     assert flat.training.patience == 7 and flat.patience == 7
     with pytest.raises(ValueError):
@@ -97,3 +98,29 @@ def test_config_object_and_flat_parameters_agree(name):
 def test_the_key_is_written_once():
     for name in neural_models():
         assert model_class(name).name == name
+
+
+def test_a_checkpoint_predating_a_setting_resumes_with_its_default():
+    """Checkpoints written before every model accepted ``selection_pairs`` lack it in their
+    configuration key; the default (what those models used) still matches, another value not."""
+    import json
+
+    from leporid.train.loop import _config_key, _same_config
+
+    model = make_model("lightgcn", dim=4)
+    old = json.loads(_config_key(model))
+    del old["selection_pairs"]
+    assert _same_config(json.dumps(old), model)
+    assert not _same_config(json.dumps(old), make_model("lightgcn", dim=4, selection_pairs=10))
+    assert not _same_config(json.dumps({**old, "lr": 0.5}), model)
+
+
+def test_the_settings_and_the_dlr2_choices_import_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, leporid.models, leporid.models.registry, leporid.models.training, "
+            "leporid.train; from leporid.models.dlr2_options import ARCHS, LOSSES, G_DISTANCES, "
+            "SCORE_WITH, G_METRICS, BF16_CHOICES, DLR2Config; DLR2Config(); "
+            "leporid.models.registry.defaults_table(); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

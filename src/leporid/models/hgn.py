@@ -38,21 +38,22 @@ Decisions
   ``pooling="weighted"`` divides by ``Σ_k a_k`` instead, as the authors' code does.
 - **Output bias.** The authors' code adds a learned per-item bias to ``r``; the paper's
   equation has none, and neither does this module.
-- **Seeding.** Three tables come from the initialiser (``init``, through
-  ``leporid.models.embedding.seed_embedding``): the user table ``P`` from the user array, and
-  **both** item tables -- the input table ``E`` (plus its zero padding row) and the output table
-  ``Q`` -- from the same item array (repeated, not split), so they start equal and diverge in
-  training; with LEPORID the item-item term then starts as the spectral similarity
-  ``Σ_k e_k·e_j``. ``freeze_embeddings`` freezes all three; the gates always train.
-  ``embedding_tables()`` returns ``[(P, E), (P, Q)]``. Scale matters for this dot-product
-  model: LE/LEPORID's default z-scored columns (std 1) start every score ~100x larger than
-  the random init and the BPR loss saturated; on ml-100k they gave test HR@10 0.74 against
-  0.81-0.82 for random and 0.81-0.83 for the raw eigenvectors (``init_params={"output":
+- **Seeding.** Three tables come from the initialiser (``init``, seeded where every model's
+  tables are, ``leporid.models.embedding.seed_tables`` over ``embedding_tables()``): the user
+  table ``P`` from the user array, and **both** item tables -- the input table ``E`` (plus its
+  zero padding row) and the output table ``Q`` -- from the same item array (repeated, not
+  split), so they start equal and diverge in training; with LEPORID the item-item term then
+  starts as the spectral similarity ``Σ_k e_k·e_j``. ``freeze_embeddings`` freezes all three;
+  the gates always train. ``embedding_tables()`` returns ``[(P, E), (P, Q)]``. Scale matters for
+  this dot-product model: LE/LEPORID's default z-scored columns (std 1) start every score ~100x
+  larger than the random init and the BPR loss saturated; on ml-100k they gave test HR@10 0.74
+  against 0.81-0.82 for random and 0.81-0.83 for the raw eigenvectors (``init_params={"output":
   "raw"}``), which is the form to use with HGN (``benchmarks/README.md``).
 - **Defaults** (measured on ml-100k, validation HR@10, one seed, random init): Adam lr 1e-3,
   batch 256 windows, ``L = 5``, ``T = 3``, up to 100 epochs with patience 5 on validation,
   no cosine schedule, and **no weight decay**: the authors' ``l2 = 1e-3`` costs 13 points of
   validation HR@10 here (0.56 vs 0.70; 1e-4 is within noise of 0). The search space covers it.
+  The training values are written in HGN's registry record (``docs/training-defaults.md``).
 - **States at scoring time** follow DESIGN.md §3 exactly as DLR² does (the framework's
   ``SequentialRecommender``): validation from the last ``L`` training items, test from the last
   ``L`` items before the test period (validation topped up from train).

@@ -127,10 +127,11 @@ class NeuralRecommender(BaseRecommender):
         return (*own, *TrainingConfig.names())
 
     def set_params(self, **params) -> NeuralRecommender:
-        """As ``BaseRecommender.set_params``; ``training=TrainingConfig(...)`` sets every
-        training setting at once."""
+        """As ``BaseRecommender.set_params``; ``training=`` (a ``TrainingConfig``, or a dict of
+        some settings) sets several training settings at once."""
         if "training" in params:
-            params = {**TrainingConfig.to_dict(params.pop("training")), **params}
+            t = params.pop("training")
+            params = {**(t.to_dict() if isinstance(t, TrainingConfig) else dict(t)), **params}
         return super().set_params(**params)
 
     # -- what a subclass supplies -----------------------------------------------------------

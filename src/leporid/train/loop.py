@@ -122,6 +122,20 @@ def _config_key(model) -> str:
     return json.dumps(p, sort_keys=True)
 
 
+def _same_config(stored: str, model) -> bool:
+    """Whether a checkpoint's configuration key is this model's. A training setting the
+    checkpoint predates (``selection_pairs`` of NGCF, LightGCN, NCF, HGN and DGCF before the
+    settings became one ``TrainingConfig``) counts as its common default, which those models
+    used."""
+    from ..models.training import common_defaults
+
+    old, new = json.loads(stored), json.loads(_config_key(model))
+    defaults = json.loads(json.dumps(common_defaults()))
+    added = {k: v for k, v in new.items() if k not in old}
+    return ({k: v for k, v in new.items() if k in old} == old
+            and all(k in defaults and v == defaults[k] for k, v in added.items()))
+
+
 def selection_users(model, split) -> np.ndarray | None:
     """The validation users model selection scores: ``None`` (all of them) while validation
     users x items <= ``model.selection_pairs`` (or it is ``None``), else a fixed subset of
@@ -324,7 +338,7 @@ def _resume(path: Path, model, opt, sched, state, history) -> None:
             raise ValueError(f"{path}: checkpoint was trained on other data (fingerprint "
                              f"{fingerprint} != {model.fingerprint_}); delete it or choose "
                              "another path")
-        if ck["config_key"] != _config_key(model):
+        if not _same_config(ck["config_key"], model):
             raise ValueError(f"{path}: checkpoint has a different configuration; delete it or "
                              "choose another path")
         model.network_.load_state_dict(ck["current_state"])
