@@ -87,7 +87,8 @@ RECORDS: list[ModelRecord] = [
         "lr": Default(1e-2, "raised from 5e-3 after ml-100k runs (5333025); with it test HR@10 "
                             "0.683, best epoch 53 of 73 (benchmarks/README.md, 'NCF, NGCF, "
                             "LightGCN')"),
-        "batch_size": Default(2048, "the LightGCN authors' code"),
+        "batch_size": Default(2048, "the bpr_batch default of the LightGCN authors' PyTorch code "
+                                    "(gusye1234/LightGCN-PyTorch, code/parse.py)"),
         "epochs": Default(150, "lowered from 300 after the same runs (5333025): best epochs 53 "
                                "(random) and 68 (LEPORID)"),
         "patience": Default(20, "raised from 10 after the same runs (5333025); no figure "
@@ -96,7 +97,8 @@ RECORDS: list[ModelRecord] = [
     ModelRecord("ngcf", "leporid.models.ngcf:NGCF", training={
         "lr": Default(2e-3, "raised from 1e-3 after ml-100k runs (5333025, "
                             "bench_embedding_models.py)"),
-        "batch_size": Default(1024, "the NGCF paper's mini-batch size"),
+        "batch_size": Default(1024, "the batch size of the NGCF authors' example runs "
+                                    "(--batch_size 1024 for Gowalla and Amazon-book)"),
         "epochs": Default(150, "lowered from 200 after the same runs (5333025); validation HR@10 "
                                "was still rising at epoch 24 (benchmarks/README.md)"),
         "patience": Default(10, "as first written for NGCF (51a626e); no measurement recorded"),
