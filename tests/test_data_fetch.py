@@ -405,3 +405,26 @@ def test_the_papers_datasets_and_their_protocols():
     assert DATASETS["ml-100k"].checksum == "md5:0e33842e24a9c977be4e0107933c0723"
     with pytest.raises(Exception, match="known datasets: ml-latest-small"):
         registry.dataset("nope")
+
+
+def test_reproduce_table2_by_name_shows_the_papers_counts(env, tmp_path, capsys):
+    rows = "".join(f"{u},{i},{(u + i) % 10}\n" for u in range(1, 7) for i in range(1, 6))
+    rating = tmp_path / "rating.csv"
+    rating.write_text("user_id,anime_id,rating\n" + rows)
+    assert _run(capsys, "data", "fetch", "anime", "--from", str(rating))[0] == 0
+    out = tmp_path / "results"
+    rc, _, err = _run(capsys, "reproduce", "table2", "--dataset", "anime", "--min-count", "1",
+                      "--out", str(out), "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((out / "table2.json").read_text())
+    rows = {r["dataset"]: r for r in doc["rows"]}
+    assert rows["Anime (paper)"]["users"] == 47143 and rows["Anime (paper)"]["items"] == 6535
+    assert rows["difference"]["users"] == 6 - 47143
+    assert any("anime (`leporid data list`)" in n for n in doc["notes"])
+
+
+def test_docs_table_lists_every_record():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
+    for rec in DATASETS.values():
+        assert f"| `{rec.name}` |" in text, rec.name
+        assert rec.checksum is None or rec.checksum.partition(":")[2] in text
