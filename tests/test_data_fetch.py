@@ -428,3 +428,16 @@ def test_docs_table_lists_every_record():
     for rec in DATASETS.values():
         assert f"| `{rec.name}` |" in text, rec.name
         assert rec.checksum is None or rec.checksum.partition(":")[2] in text
+
+
+def test_steam_reviews_by_name_stay_compressed(server, env, capsys):
+    from test_data_public_formats import STEAM_REVIEWS
+
+    rec = DATASETS["steam"]
+    server.files["/public_datasets/data/steam/" + rec.download] = gzip.compress(
+        STEAM_REVIEWS.encode())
+    rc, _, err = _run(capsys, "data", "fetch", "steam", "--mirror", server.url())
+    assert rc == 0, err
+    assert installed("steam")["file"] == "steam_reviews.json.gz"     # read as it came
+    inter, protocol = load_dataset("steam")
+    assert inter.name == "steam" and len(inter) == 4 and protocol == "kcore"

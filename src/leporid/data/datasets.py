@@ -116,7 +116,7 @@ _RECORDS = (
             urls=(f"{STEAM_HOST}steam_reviews.json.gz",
                   "https://cseweb.ucsd.edu/~wckang/steam_reviews.json.gz"),
             page=STEAM_PAGE, download="steam_reviews.json.gz", checksum=None, size="1.3 GB",
-            licence=UCSD_LICENCE, member="steam_reviews.json", format="steam-reviews",
+            licence=UCSD_LICENCE, member="steam_reviews.json.gz", format="steam-reviews",
             paper="Steam",
             preparation="our best reading of the paper's Steam (33,699 x 6,253 x 1,470,329): "
                         "these reviews (day-resolution dates, as in the authors' released "

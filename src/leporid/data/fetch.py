@@ -283,6 +283,8 @@ def _extract(rec: Dataset, got: Path, stage: Path) -> Path:
     """The loader's file, taken out of the verified download (zip member, gunzipped, or the
     file itself); a ``DataError`` for a damaged or unexpected archive."""
     target = stage / PurePosixPath(rec.member).name
+    if got == target:                    # the download is the loader's file (a .gz it reads)
+        return target
     try:
         if zipfile.is_zipfile(got):
             with zipfile.ZipFile(got) as z:
@@ -296,7 +298,7 @@ def _extract(rec: Dataset, got: Path, stage: Path) -> Path:
             with gzip.open(got, "rb") as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, _CHUNK)
             got.unlink()                 # the same bytes, decompressed: keep one copy
-        elif got != target:
+        else:
             got.rename(target)
     except (zipfile.BadZipFile, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{rec.name}: {got.name} is damaged ({exc}); nothing was "

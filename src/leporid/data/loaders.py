@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import ast
 import csv
+import gzip
 import io
 import math
 import os
 import re
 import sys
 import warnings
+import zlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -578,6 +580,87 @@ def _numbered_lines(path: Path, data: bytes):
 
 
 # --------------------------------------------------------------------------------------------
+# Steam reviews (UCSD version 2)
+# --------------------------------------------------------------------------------------------
+# a Python string literal ('...' or "...", escapes allowed), and one top-level field of a line
+_PY_STR = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+_REVIEW_FIELD = re.compile(r"'(username|product_id|date)': (" + _PY_STR + ")")
+_REVIEW_KEYS = ("username", "product_id", "date")
+
+
+def _review_fields(raw: str) -> dict | None:
+    """username, product_id and date of one review line, read from the part before its
+    'text' (which may hold anything); None when that part does not hold each once."""
+    head = raw.split(", 'text': ", 1)[0]
+    found = _REVIEW_FIELD.findall(head)
+    if sorted(k for k, _ in found) != sorted(_REVIEW_KEYS):
+        return None
+    out = {}
+    for key, lit in found:
+        out[key] = ast.literal_eval(lit) if "\\" in lit else lit.lstrip("u")[1:-1]
+    return out
+
+
+def load_steam_reviews(path, name: str | None = None, **column_options) -> Interactions:
+    """UCSD ``steam_reviews.json(.gz)`` (version 2): one Python-literal dict per line with
+    ``username``, ``product_id`` and ``date`` (``YYYY-MM-DD``); user = username, item =
+    product_id, time = the date (day resolution; a day's reviews in file order). A ``.gz``
+    file is read compressed, line by line. The three fields are taken by a pattern from the
+    part of the line before the review text; a line where that fails is read whole with
+    ``ast.literal_eval`` (never ``eval``)."""
+    if column_options:
+        raise DataError(f"format 'steam-reviews' takes no column options "
+                        f"(got {sorted(column_options)})")
+    path = Path(path)
+    users, items, dates = [], [], []
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for line, raw_bytes in enumerate(fh, 1):
+                raw = raw_bytes.decode("utf-8", errors="replace").strip()
+                if not raw:
+                    continue
+                rec = _review_fields(raw) or _review_literal(path, line, raw)
+                try:
+                    users.append(_parse_token(_id_text(rec["username"])))
+                    items.append(_parse_token(_id_text(rec["product_id"])))
+                    dates.append(_day(rec["date"]))
+                except ValueError as exc:
+                    raise DataError(f"{path}:{line}: {exc}") from None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{path}: damaged gzip file ({exc})") from None
+    if not users:
+        raise DataError(f"{path}: empty file (no data rows)")
+    cols = {"user": _ids_from_tokens(pa.array(users, pa.string())),
+            "item": _ids_from_tokens(pa.array(items, pa.string())),
+            "time": np.asarray(dates, np.float64) * 86400.0}
+    return _interactions(_Table(cols, None), path, "steam-reviews", name)
+
+
+def _review_literal(path: Path, line: int, raw: str) -> dict:
+    try:
+        rec = ast.literal_eval(raw)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
+        raise DataError(f"{path}:{line}: not a Python literal dict "
+                        f"({type(exc).__name__}: {exc})") from None
+    missing = [k for k in _REVIEW_KEYS if not isinstance(rec, dict) or k not in rec]
+    if missing:
+        raise DataError(f"{path}:{line}: missing key(s) {missing} (a steam_reviews.json line "
+                        f"has username, product_id and date)")
+    return rec
+
+
+def _day(text) -> int:
+    """Days since 1970-01-01 of a ``YYYY-MM-DD`` date."""
+    try:
+        return int(np.datetime64(str(text), "D").astype(np.int64))
+    except ValueError:
+        raise ValueError(f"date {text!r} is not YYYY-MM-DD") from None
+
+
+# --------------------------------------------------------------------------------------------
 # Parquet
 # --------------------------------------------------------------------------------------------
 def load_parquet(path, name: str | None = None, **column_options) -> Interactions:
@@ -711,6 +794,21 @@ register(Format(
     "steam-json", "Steam australian_users_items.json: one Python-literal dict per line with "
                   "'user_id' and 'items' (list order is time order); no timestamp",
     parser=load_steam_json, aliases=("steam",), files=("australian_users_items.json",)))
+register(Format(
+    "steam-reviews", "UCSD Steam steam_reviews.json(.gz), version 2: one Python-literal dict "
+                     "per line; user = username, item = product_id, time = date (a day)",
+    parser=load_steam_reviews, files=("steam_reviews.json", "steam_reviews.json.gz")))
+register(Format(
+    "gowalla", "SNAP Gowalla check-ins: user, ISO-8601 time, latitude, longitude, location "
+               "(the item), tab-separated, no header",
+    layout=Layout("\t", False, positional(("user", "token"), ("time", "time"),
+                                          ("latitude", "float"), ("longitude", "float"),
+                                          ("item", "token"))),
+    files=("loc-gowalla_totalcheckins.txt",)))
+register(Format(
+    "amazon-csv", "Amazon (2014) ratings_*.csv: user,item,rating,timestamp, no header",
+    layout=Layout(",", False, positional(("user", "token"), ("item", "token"),
+                                         ("rating", "float"), ("time", "float")))))
 register(Format(
     "steam-seq", "'user item' per line, whitespace-separated, chronological, no header",
     layout=Layout(" ", False, positional(("user", "token"), ("item", "token"))),
