@@ -23,7 +23,8 @@ import pytest
 from leporid.cli import main
 from leporid.data import datasets as registry
 from leporid.data.datasets import DATASETS
-from leporid.data.fetch import TRUSTED, data_dir, installed, load_dataset, locate
+from leporid.data.fetch import TRUSTED, data_dir, installed, locate
+from leporid.data.loaders import load_dataset
 
 # invented MovieLens-1M-layout rows: 3 users, 4 movies (never real MovieLens data)
 ML1M_ROWS = [(1, 10, 5, 100), (1, 20, 3, 101), (1, 30, 4, 102), (2, 10, 2, 200),
@@ -161,6 +162,9 @@ def test_good_archive_installs_and_loads_by_name(ml1m, server, env, capsys):
     assert inter.name == "ml-1m" and len(inter) == len(ML1M_ROWS)
     assert sorted(inter.user_ids.tolist()) == [1, 2, 3]
     assert sorted(inter.item_ids.tolist()) == [10, 20, 30, 40]
+    from leporid.data import load
+
+    assert load("ml-1m").fingerprint() == inter.fingerprint()   # the library takes names too
     # every command reads it by name; the protocol shown is the name's default
     rc, out, err = _run(capsys, "data", "stats", "--dataset", "ml-1m", "--json")
     assert rc == 0, err
@@ -295,6 +299,12 @@ def test_a_name_not_fetched_names_the_fetch_command_and_download_fetches_it(
         ml1m, server, env, monkeypatch, capsys):
     rc, _, err = _run(capsys, "data", "stats", "--dataset", "ml-1m")
     assert rc == 1 and "`leporid data fetch ml-1m`" in _error_line(err)
+    from leporid.data import load
+
+    with pytest.raises(Exception, match="leporid data fetch ml-1m"):
+        load("ml-1m")
+    with pytest.raises(Exception, match="not a dataset name"):
+        load("ml-2m")
     monkeypatch.setenv("LEPORID_DATA_MIRROR", server.url())
     rc, out, err = _run(capsys, "data", "stats", "--dataset", "ml-1m", "--download")
     assert rc == 0, err

@@ -180,7 +180,7 @@ def check_output_file(path, option: str) -> Path | None:
 def load_split(args):
     """The prepared split named by ``--dataset/--format/--min-count``; prints what was dropped."""
     from ..data import prepare
-    from ..data.fetch import load_dataset
+    from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
     from ..data.split_io import load_split as _load_saved
 

@@ -70,7 +70,7 @@ def _usage(p) -> int:
 def _load(args):
     """Load ``--dataset`` (printing loader warnings as CLI warnings); None if it is a saved
     split. A registry name's protocol becomes ``args.protocol`` unless one was given."""
-    from ..data.fetch import load_dataset
+    from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
 
     if is_saved_split(args.dataset):

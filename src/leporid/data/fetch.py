@@ -1,4 +1,4 @@
-"""Fetch registry datasets into the data directory, verified, and load them by name.
+"""Fetch registry datasets into the data directory, verified (loaders.load reads them by name).
 
 The data directory is ``$LEPORID_DATA`` (default: the user's cache folder, ``pooch.os_cache``).
 Each fetched dataset is a folder ``NAME/`` holding the file the loader reads, the verified
@@ -29,12 +29,11 @@ import tempfile
 import time
 import zipfile
 import zlib
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from .datasets import Dataset, dataset, is_registered
-from .interactions import DataError, Interactions
+from .datasets import Dataset, dataset
+from .interactions import DataError
 
 ENV_DATA, ENV_MIRROR, ENV_RETRIES = "LEPORID_DATA", "LEPORID_DATA_MIRROR", "LEPORID_DATA_RETRIES"
 MARKER = "leporid-dataset.json"
@@ -77,25 +76,6 @@ def locate(name: str, download: bool = False, mirror: str | None = None) -> Path
         fetch(name, mirror=mirror)
         info = installed(name)
     return data_dir() / name / info["file"]
-
-
-def load_dataset(name_or_path, format: str | None = None, protocol: str | None = None,  # noqa: A002
-                 download: bool = False, **column_options) -> tuple[Interactions, str]:
-    """``(interactions, protocol)`` for a registry name (its fetched copy, read in its format,
-    and its default protocol unless ``protocol`` is given) or for anything
-    :func:`leporid.data.load` reads (a bundled name, a file, a folder; protocol ``kcore``)."""
-    from .loaders import load
-
-    if not is_registered(name_or_path) or Path(name_or_path).exists():
-        return load(name_or_path, format, **column_options), protocol or "kcore"
-    rec = dataset(name_or_path)
-    if format is not None or any(v is not None for v in column_options.values()):
-        raise DataError(f"{rec.name!r} is a registry dataset read as {rec.format!r}; it takes "
-                        f"no --format or column options (give its file's path to choose them)")
-    if rec.bundled:
-        return load(rec.name), protocol or rec.protocol
-    inter = load(locate(rec.name, download), rec.format, **dict(rec.options))
-    return replace(inter, name=rec.name), protocol or rec.protocol
 
 
 # ------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from .datasets import dataset, is_registered
 from .formats import (
     FORMATS,
     Column,
@@ -832,7 +833,8 @@ register(Format(
 # the entry point
 # --------------------------------------------------------------------------------------------
 def load(name_or_path, format: str | None = None, **column_options) -> Interactions:  # noqa: A002
-    """Load a bundled dataset (by name) or a file/directory (format from ``format`` or the name).
+    """Load a dataset by name (bundled, or fetched: ``leporid data list``) or a file/directory
+    (format from ``format`` or the name).
 
     ``column_options`` (``user_col``, ``item_col``, ``time_col``, ``rating_col``) name the columns
     of header-based formats; omitted ones are guessed from common header names.
@@ -845,8 +847,10 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
                             f"{format!r} or column options")
         return load_bundled(str(name_or_path))
     if not path.exists():
-        raise DataError(f"{path}: no such file (and not a bundled dataset: "
-                        f"{', '.join(BUNDLED)})")
+        if is_registered(str(name_or_path)):         # a registry name: its fetched copy
+            return load_dataset(str(name_or_path), format, **column_options)[0]
+        raise DataError(f"{path}: no such file (and not a dataset name: see `leporid data "
+                        f"list`)")
     if path.is_dir():
         from .split_io import looks_like_split, split_problem
 
@@ -859,3 +863,22 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
                             f"`leporid data prepare`")
         path = find_in_directory(path)
     return load_format(FORMATS[fmt or detect_format(path)], path, **column_options)
+
+
+def load_dataset(name_or_path, format: str | None = None, protocol: str | None = None,  # noqa: A002
+                 download: bool = False, **column_options) -> tuple[Interactions, str]:
+    """``(interactions, protocol)`` for a registry name (its fetched copy, read in its format,
+    and its default protocol unless ``protocol`` is given) or for anything
+    :func:`leporid.data.load` reads (a bundled name, a file, a folder; protocol ``kcore``)."""
+    from .fetch import locate
+
+    if not is_registered(name_or_path) or Path(name_or_path).exists():
+        return load(name_or_path, format, **column_options), protocol or "kcore"
+    rec = dataset(str(name_or_path))
+    if format is not None or any(v is not None for v in column_options.values()):
+        raise DataError(f"{rec.name!r} is a registry dataset read as {rec.format!r}; it takes "
+                        f"no --format or column options (give its file's path to choose them)")
+    if rec.bundled:
+        return load(rec.name), protocol or rec.protocol
+    inter = load(locate(rec.name, download), rec.format, **dict(rec.options))
+    return replace(inter, name=rec.name), protocol or rec.protocol
