@@ -32,6 +32,7 @@ import re
 import sys
 import warnings
 import zlib
+from array import array
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -589,17 +590,14 @@ _REVIEW_FIELD = re.compile(r"'(username|product_id|date)': (" + _PY_STR + ")")
 _REVIEW_KEYS = ("username", "product_id", "date")
 
 
-def _review_fields(raw: str) -> dict | None:
-    """username, product_id and date of one review line, read from the part before its
-    'text' (which may hold anything); None when that part does not hold each once."""
-    head = raw.split(", 'text': ", 1)[0]
-    found = _REVIEW_FIELD.findall(head)
-    if sorted(k for k, _ in found) != sorted(_REVIEW_KEYS):
+def _review_fields(raw: str) -> tuple[str, str, str] | None:
+    """(username, product_id, date) of one review line, read from the part before its 'text'
+    (which may hold anything); None when that part does not hold all three."""
+    found = dict(_REVIEW_FIELD.findall(raw.split(", 'text': ", 1)[0]))
+    if len(found) != len(_REVIEW_KEYS):
         return None
-    out = {}
-    for key, lit in found:
-        out[key] = ast.literal_eval(lit) if "\\" in lit else lit.lstrip("u")[1:-1]
-    return out
+    return tuple(ast.literal_eval(lit) if "\\" in lit else lit[lit[0] == "u" and 1:][1:-1]
+                 for lit in (found[k] for k in _REVIEW_KEYS))
 
 
 def load_steam_reviews(path, name: str | None = None, **column_options) -> Interactions:
@@ -613,7 +611,7 @@ def load_steam_reviews(path, name: str | None = None, **column_options) -> Inter
         raise DataError(f"format 'steam-reviews' takes no column options "
                         f"(got {sorted(column_options)})")
     path = Path(path)
-    users, items, dates = [], [], []
+    users, items, dates, lines = [], [], [], array("l")
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
@@ -621,13 +619,14 @@ def load_steam_reviews(path, name: str | None = None, **column_options) -> Inter
                 raw = raw_bytes.decode("utf-8", errors="replace").strip()
                 if not raw:
                     continue
-                rec = _review_fields(raw) or _review_literal(path, line, raw)
-                try:
-                    users.append(_parse_token(_id_text(rec["username"])))
-                    items.append(_parse_token(_id_text(rec["product_id"])))
-                    dates.append(_day(rec["date"]))
-                except ValueError as exc:
-                    raise DataError(f"{path}:{line}: {exc}") from None
+                fields = _review_fields(raw) or _review_literal(path, line, raw)
+                user, item = fields[0].strip(), fields[1].strip()
+                if not user or not item:
+                    raise DataError(f"{path}:{line}: empty username or product_id")
+                users.append(user)
+                items.append(item)
+                dates.append(fields[2])
+                lines.append(line)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -636,11 +635,11 @@ def load_steam_reviews(path, name: str | None = None, **column_options) -> Inter
         raise DataError(f"{path}: empty file (no data rows)")
     cols = {"user": _ids_from_tokens(pa.array(users, pa.string())),
             "item": _ids_from_tokens(pa.array(items, pa.string())),
-            "time": np.asarray(dates, np.float64) * 86400.0}
-    return _interactions(_Table(cols, None), path, "steam-reviews", name)
+            "time": _days(path, dates, lines) * 86400.0}
+    return _interactions(_Table(cols, np.asarray(lines, np.int64)), path, "steam-reviews", name)
 
 
-def _review_literal(path: Path, line: int, raw: str) -> dict:
+def _review_literal(path: Path, line: int, raw: str) -> tuple[str, str, str]:
     try:
         rec = ast.literal_eval(raw)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
@@ -650,15 +649,23 @@ def _review_literal(path: Path, line: int, raw: str) -> dict:
     if missing:
         raise DataError(f"{path}:{line}: missing key(s) {missing} (a steam_reviews.json line "
                         f"has username, product_id and date)")
-    return rec
-
-
-def _day(text) -> int:
-    """Days since 1970-01-01 of a ``YYYY-MM-DD`` date."""
     try:
-        return int(np.datetime64(str(text), "D").astype(np.int64))
+        return tuple(_id_text(rec[k]) for k in _REVIEW_KEYS)
+    except ValueError as exc:
+        raise DataError(f"{path}:{line}: {exc}") from None
+
+
+def _days(path: Path, dates: list, lines) -> np.ndarray:
+    """Days since 1970-01-01 of ``YYYY-MM-DD`` dates; a DataError names the first bad line."""
+    try:
+        return np.array(dates, dtype="datetime64[D]").astype(np.int64).astype(np.float64)
     except ValueError:
-        raise ValueError(f"date {text!r} is not YYYY-MM-DD") from None
+        for text, line in zip(dates, lines):
+            try:
+                np.datetime64(text, "D")
+            except ValueError:
+                raise DataError(f"{path}:{line}: date {text!r} is not YYYY-MM-DD") from None
+        raise
 
 
 # --------------------------------------------------------------------------------------------
