@@ -352,9 +352,15 @@ def test_unknown_name_lists_the_known_ones(env, capsys):
     assert all(name in line for name in DATASETS)
 
 
-def test_usage_errors_exit_2(env, capsys):
+def test_usage_errors_exit_2(env, monkeypatch, capsys):
     assert _run(capsys, "data", "fetch")[0] == 2
     assert _run(capsys, "data", "fetch", "ml-1m", "--bogus")[0] == 2
+    rc, _, err = _run(capsys, "data", "fetch", "ml-1m", "--mirror", "/srv/mirror")
+    assert rc == 2 and "expected an http://" in _error_line(err)
+    monkeypatch.setenv("LEPORID_DATA_RETRIES", "many")
+    rc, _, err = _run(capsys, "data", "fetch", "ml-1m")
+    assert rc == 2 and "LEPORID_DATA_RETRIES" in _error_line(err)
+    _nothing_installed(env, "ml-1m")
 
 
 def test_a_registry_name_takes_no_format(ml1m, server, env, capsys):

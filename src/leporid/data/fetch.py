@@ -150,6 +150,8 @@ def mirrored(url: str, mirror: str | None) -> str:
     """``url`` with its scheme and host replaced by ``mirror`` (its path kept)."""
     if not mirror:
         return url
+    if not mirror.lower().startswith(("http://", "https://", "ftp://")):
+        raise ValueError(f"--mirror {mirror}: expected an http://, https:// or ftp:// URL")
     parts = urlsplit(url)
     return mirror.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -160,7 +162,10 @@ def _download(rec: Dataset, stage: Path, mirror: str | None, progress: bool | No
     import requests
 
     mirror = mirror or os.environ.get(ENV_MIRROR) or None
-    retries = int(os.environ.get(ENV_RETRIES, "2"))
+    retries = os.environ.get(ENV_RETRIES, "2")
+    if not retries.isdigit():
+        raise ValueError(f"${ENV_RETRIES}={retries!r}: expected a whole number of retries")
+    retries = int(retries)
     progress = sys.stderr.isatty() if progress is None else progress
     pooch.get_logger().setLevel("WARNING")       # we say what is fetched, once
     failures = []
