@@ -46,7 +46,7 @@ class Dataset:
     page: str
     download: str | None          # file name of the download (None: login-only, see page)
     checksum: str | None          # "md5:..." / "sha256:..." or None (trust on first use)
-    size: str                     # download size, roughly (for `data list`)
+    size: str                     # download size, roughly (for `data list`; not checked)
     licence: str                  # one line
     member: str
     format: str
