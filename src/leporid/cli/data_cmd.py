@@ -1,4 +1,5 @@
-"""``leporid data stats|prepare|formats``: inspect datasets and save prepared splits."""
+"""``leporid data stats|prepare|formats|list|fetch``: inspect datasets, save prepared splits,
+and get datasets by name (the registry, docs/datasets.md)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from .common import add_dataset_args, check_output_dir, column_options
 
 def register(sub) -> None:
     """Add ``leporid data`` and its actions to the sub-command parser ``sub``."""
-    p = sub.add_parser("data", help="dataset statistics, prepared splits and file formats",
-                       description="Inspect datasets (Table-2 statistics), save prepared "
-                                   "(filtered and split) datasets, list the file formats.")
+    p = sub.add_parser("data", help="datasets by name, statistics, prepared splits, formats",
+                       description="Get datasets by name (list, fetch), inspect datasets "
+                                   "(Table-2 statistics), save prepared (filtered and split) "
+                                   "datasets, list the file formats.")
     p.set_defaults(func=lambda args: _usage(p))
     acts = p.add_subparsers(dest="action", metavar="ACTION")
 
