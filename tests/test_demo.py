@@ -28,6 +28,9 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert result["seed"] == 123 and result["data_fingerprint"]
     assert (out / "embeddings" / "leporid_user_embeddings.npy").exists()
     assert "stored result reused" not in first
+    # one seed: every verdict of the demo is inconclusive, and it says how to get one
+    assert [c["verdict"] for c in result["claims"]] == ["inconclusive"] * 3
+    assert "inconclusive (1 seed)" in first and "--seeds 123,124,125" in first
     assert f"report: {out / 'report.html'}" in first and (out / "report.md").exists()
     # a second run reuses every stored row and prints the same table
     assert main(args) == 0
