@@ -244,8 +244,16 @@ def markdown_to_html(md: str, folder: Path) -> str:
     tables (each in its own scroll box, numbers right-aligned), lists, paragraphs, images
     (embedded as base64 data URIs, with the figure caption that follows), a few HTML block
     tags (nav, details) passed through, comments dropped, bold/italic/code/anchor links."""
-    out, table, in_list = [], [], 0
+    out, table, open_li = [], [], []        # open_li: per open list, whether an item is open
     lines = md.splitlines()
+
+    def list_depth(depth: int) -> None:
+        """Close or open lists (nested ones inside their parent item) down to ``depth``."""
+        while len(open_li) > depth:
+            out.append("</li></ul>" if open_li.pop() else "</ul>")
+        while len(open_li) < depth:
+            out.append("<ul>")
+            open_li.append(False)
 
     def flush_table():
         if table:
@@ -264,14 +272,10 @@ def markdown_to_html(md: str, folder: Path) -> str:
         depth = (len(m_list.group(1)) // 2 + 1) if m_list else 0
         if not m_list and not line.strip():
             continue
-        while in_list > depth:
-            out.append("</ul>")
-            in_list -= 1
-        while in_list < depth:
-            out.append("<ul>")
-            in_list += 1
+        list_depth(depth)
         if m_list:
-            out.append(f"<li>{_inline(m_list.group(2))}</li>")
+            out.append(("</li>" if open_li[-1] else "") + f"<li>{_inline(m_list.group(2))}")
+            open_li[-1] = True
         elif line.startswith("<!--"):
             continue
         elif re.match(r"^</?(nav|details)\b", line):
@@ -293,7 +297,7 @@ def markdown_to_html(md: str, folder: Path) -> str:
         else:
             out.append(f"<p>{_inline(line)}</p>")
     flush_table()
-    out.extend("</ul>" for _ in range(in_list))
+    list_depth(0)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>leporid report</title><style>{STYLE}</style></head><body>\n"
