@@ -108,7 +108,7 @@ def claims_markdown(claims: list[dict]) -> str:
     reason beside) and one line per comparison."""
     if not claims:
         return ""
-    lines = ["", "**Claims** (seeds and users; see `leporid.experiments.stats`):", ""]
+    lines = ["", "**Claims** (see `leporid.experiments.stats` and docs/statistics.md):", ""]
     for c in claims:
         extra = [x for x in (c.get("reason"), c.get("correction"), c.get("note")) if x]
         lines.append(f"- **{c['verdict']}** — *{c['text']}*"

@@ -113,16 +113,20 @@ def _badge(c: dict) -> str:
 
 
 def _intro(folder: Path, found, tables: list[list[str]]) -> list[str]:
-    seeds = {len(_seeds(d)) for _, d in found}
+    # the seeds of what was trained (Table 2 counts data, Fig. 2 simulates graphs)
+    seeds = {len(_seeds(d)) for _, d in found if d.get("artefact") not in ("table2", "fig2")}
     cells = [c for t in tables for line in t[2:] for c in line.strip("|").split("|")]
     plus = any("±" in c for c in cells)
     bold = any(c.strip().startswith("**") for c in cells)
     paper = any("paper" in line for t in tables for line in t[:1])
     text = [f"Results in this folder (`{folder.name}`): {len(found)} artefact(s), in the "
             "paper's order."]
-    if seeds and max(seeds) > 1:
-        text.append("Numbers are means over seeds" + (" ± the standard deviation over seeds"
-                                                      if plus else "") + ".")
+    sd = " ± the standard deviation over seeds" if plus else ""
+    if len(seeds) > 1:
+        text.append(f"Numbers are means over the seeds each artefact lists ({min(seeds)} to "
+                    f"{max(seeds)}){sd}.")
+    elif seeds and max(seeds) > 1:
+        text.append(f"Numbers are means over {max(seeds)} seeds{sd}.")
     elif seeds:
         text.append("Every number comes from one seed (one training run per cell).")
     if bold:
@@ -134,14 +138,19 @@ def _intro(folder: Path, found, tables: list[list[str]]) -> list[str]:
 
 
 STATS_NOTE = (
-    "Verdicts: **holds**, **does not hold** or **inconclusive** (with the reason). Each "
-    "comparison uses the per-user HR@10 of every run: the interval of the mean difference "
-    "accounts for the training seeds (the unit of replication of a method) and for the users "
-    "(the unit of the test set); a claim's comparisons are corrected together (Holm); \"≈\" "
-    "is an equivalence test (TOST) against the margin printed beside it; with fewer than 3 "
-    "seeds on either side a claim is *inconclusive*, and the user-level test of the trained "
-    "models is shown only as a secondary line. See `leporid.experiments.stats` and "
-    "docs/statistics.md.")
+    "Verdicts: **holds**, **does not hold** or **inconclusive** (with the reason). {how}; a "
+    "claim's comparisons are corrected together (Holm); \"≈\" is an equivalence test (TOST) "
+    "against the margin printed beside it; with fewer than 3 seeds on either side a claim is "
+    "*inconclusive*, and the user-level test of the trained models is shown only as a "
+    "secondary line. See `leporid.experiments.stats` and docs/statistics.md.")
+HOW = ("Each comparison uses the per-user HR@10 of every run: the interval of the mean "
+       "difference accounts for the training seeds (the unit of replication of a method) and "
+       "for the users (the unit of the test set)")
+HOW_RERENDERED = (
+    "This page was re-rendered from an earlier report whose per-user values were not kept: "
+    "each interval comes from the seed means and standard deviations alone (the training "
+    "seeds, the unit of replication of a method; the users' share of the variance is left "
+    "out), and the claims that need per-user or per-graph values say so")
 
 
 def build_markdown(folder: str | Path) -> tuple[str, list[tuple[Path, dict]]]:
@@ -157,7 +166,8 @@ def build_markdown(folder: str | Path) -> tuple[str, list[tuple[Path, dict]]]:
     contents += ["", "</nav>", ""]
     lines += contents
     if any(d.get("claims") for _, d in found):
-        lines += [STATS_NOTE, ""]
+        how = HOW_RERENDERED if any(d.get("rerendered") for _, d in found) else HOW
+        lines += [STATS_NOTE.format(how=how), ""]
     for (p, doc), table in zip(found, tables):
         title = _title(p, doc, folder)
         lines += [f"<!-- {p.relative_to(folder).as_posix()} -->", f"## {title}", ""]

@@ -236,6 +236,28 @@ def compare(a, b, relation: str = ">", margin: float | None = None,
     return _finish(out, diff, relation, margin, level, a.shape[0], b.shape[0])
 
 
+def compare_summaries(a: tuple, b: tuple, relation: str = ">", margin: float | None = None,
+                      level: float = LEVEL) -> dict:
+    """``compare`` when only each method's (mean, standard deviation, number of seeds) over
+    its runs is known (a report whose per-user values were not kept): the seed-level Welch
+    interval of the difference. It leaves out the users' share of the variance (the method ×
+    user interaction), so it is somewhat narrower than ``compare``'s; ``method`` says so."""
+    (ma, sa, na), (mb, sb, nb) = a, b
+    margin = MARGIN if margin is None else float(margin)
+    va = sa * sa / na if na > 1 else math.nan
+    vb = sb * sb / nb if nb > 1 else math.nan
+    var = va + vb
+    den = sum(v * v / (n - 1) for v, n in ((va, na), (vb, nb)) if n > 1 and v > 0)
+    diff = {"estimate": ma - mb, "var": var, "df": var * var / den if den > 0 else math.inf,
+            "runs_a": np.full(1, ma), "runs_b": np.full(1, mb)}
+    out = _finish({"mean_a": ma, "mean_b": mb, "mean_diff": ma - mb}, diff, relation, margin,
+                  level, na, nb)
+    out.update(method="seed-level Welch interval from the seed means and standard deviations "
+                      "(per-user values not kept: the users' share of the variance is left out)",
+               p_a_beats_b=None, runs_a=None, runs_b=None)
+    return out
+
+
 def compare_gain(a, b, subset, level: float = LEVEL) -> dict:
     """Claim: A's relative gain over B is larger on ``subset`` (a boolean mask over the users)
     than on all users, i.e. ``mean_T(a)/mean_T(b) - mean(a)/mean(b) > 0``; the interval by the
