@@ -14,7 +14,7 @@ import shutil
 import pytest
 from synthetic_results import synthetic_results
 
-from leporid.experiments.report import _results, write_report
+from leporid.experiments.report import collect, write_report
 from leporid.experiments.stats import VERDICTS
 
 CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
@@ -36,7 +36,7 @@ def report(tmp_path_factory):
 def _expected(folder):
     """(title, [verdict of each claim]) per artefact, in the report's order."""
     return [(doc["title"], [c["verdict"] for c in doc.get("claims", [])])
-            for _, doc in _results(folder)]
+            for _, doc in collect(folder)]
 
 
 def test_the_report_page_says_only_what_is_true_of_it(report):

@@ -28,7 +28,8 @@ ORDER = ("table2", "table3", "table4", "table5", "table6", "table7", "fig2", "fi
 FOLD_ROWS = 20
 
 
-def _results(folder: Path) -> list[tuple[Path, dict]]:
+def collect(folder: Path) -> list[tuple[Path, dict]]:
+    """Every result (path, document) under ``folder``, in the report's order."""
     found = []
     for p in sorted(folder.rglob("*.json")):
         if "cache" in p.relative_to(folder).parts or p.name.startswith("."):
@@ -155,7 +156,7 @@ HOW_RERENDERED = (
 
 def build_markdown(folder: str | Path) -> tuple[str, list[tuple[Path, dict]]]:
     folder = Path(folder)
-    found = _results(folder)
+    found = collect(folder)
     tables = [_table(p.with_suffix(".md").read_text()) for p, _ in found]
     lines = ["# leporid: reproduction report", ""] + _intro(folder, found, tables)
     contents = ['<nav id="contents">', "", "## Contents", ""]
