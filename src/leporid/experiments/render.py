@@ -163,7 +163,7 @@ def describe(comp: dict) -> str:
     if "n_units" in comp:
         parts.append(f"{comp['n_units']} {unit}s")
     elif "n_seeds_a" in comp:
-        parts.append(f"{comp['n_seeds_a']} vs {comp['n_seeds_b']} seeds, "
+        parts.append(f"seeds {comp['n_seeds_a']} vs {comp['n_seeds_b']}, "
                      f"{comp.get('n_users')} users")
     return f"{head}: {'; '.join(parts)} → {verdict}"
 

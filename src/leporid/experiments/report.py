@@ -78,6 +78,8 @@ def _caption(doc: dict) -> str:
             f"budget {cfg['budget']['name']}" if isinstance(cfg.get("budget"), dict) else "",
             f"seeds {', '.join(map(str, _seeds(doc)))}" if _seeds(doc) else ""]
     tail = "; ".join(b for b in bits if b)
+    if len(_seeds(doc)) == 1 and "CI" in what:
+        what += " With one seed there is no interval."
     return (what + " " if what else "") + (f"({tail}.)" if tail else "")
 
 

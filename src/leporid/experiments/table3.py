@@ -73,7 +73,7 @@ def plot(rows: list[dict], path, metric: str = "HR@10") -> None:
     vmax = vmax or 1.0
     # a difference: diverging around 0; absolute values: sequential from 0
     cmap, vmin = ("PuOr", -vmax) if base else ("Blues", 0.0)
-    size = (min(7.8, 1.4 + 0.8 * len(inits)), 1.2 + 0.62 * len(models))
+    size = (min(7.8, 1.4 + 0.8 * len(inits)), max(2.8, 1.2 + 0.62 * len(models)))
     with figure(path, size) as (fig, ax):
         im = ax.imshow(diff, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
         ax.grid(False)
