@@ -242,6 +242,7 @@ figcaption{font-size:90%;color:#444;max-width:800px}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px;overflow-wrap:anywhere}
 p,li{max-width:900px;overflow-wrap:anywhere}
 nav#contents{background:#fafafa;border:1px solid #e3e3e3;padding:.2em 1em .6em;margin:1em 0}
+nav#contents h2{margin-top:.5em}
 .badge{display:inline-block;padding:0 .5em;border-radius:.7em;font-weight:600;
  font-size:85%;border:1px solid}
 .badge.holds{background:#dafbe1;color:#0a5a1f;border-color:#0a5a1f}
