@@ -42,7 +42,7 @@ def _expected(folder):
 def test_the_report_page_says_only_what_is_true_of_it(report):
     folder, paths = report
     md = paths["md"].read_text()
-    assert "±" in md and "Numbers are means over seeds ± the standard deviation" in md
+    assert "±" in md and "Numbers are means over 3 seeds ± the standard deviation" in md
     assert "one seed" not in md and str(folder) not in md and "/tmp/" not in md
     # the paper's order, whatever the file names sort to
     titles = [t for t, _ in _expected(folder)]
