@@ -134,7 +134,7 @@ def _print_verdicts(claims: list[dict], n_seeds: int) -> None:
         comp = c["comparisons"][0]
         lo, hi = comp["ci"]
         ci = f", 95% CI {lo:+.4f} … {hi:+.4f}" if lo is not None else ""
-        print(f"  {c['text']}: {verdict_text(c)} (Δ {comp['mean_diff']:+.4f}{ci})")
+        print(f"  {c['text']}: {verdict_text(c)}; Δ {comp['mean_diff']:+.4f}{ci}")
         if comp.get("forced"):
             print(f"    secondary, not a verdict: user-level test of these trained models, "
                   f"Wilcoxon p = {comp['user_level']['p']:.3g}")
