@@ -420,7 +420,6 @@ def test_train_init_files_never_share_a_checkpoint(embedded, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 # reproduce / report: options validated before any work, exit 2, one line
 # ---------------------------------------------------------------------------------------------
-WAITS_REPORT = pytest.mark.xfail(strict=True, reason="waits for i20-verdicts (report.py)")
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -437,7 +436,7 @@ def test_reproduce_options_refused_before_any_work(no_cuda, argv, needle, tmp_pa
 
 @pytest.mark.parametrize("argv", [
     ["reproduce", "table2", "--dataset", NO_DATA],
-    pytest.param(["report", "RESULTS"], marks=WAITS_REPORT)])
+    ["report", "RESULTS"]])
 def test_out_that_is_a_file_is_a_usage_error(argv, tmp_path, capsys):
     results = _results_folder(tmp_path / "res")
     target = tmp_path / "file.txt"
@@ -461,7 +460,6 @@ def _results_folder(folder: Path, name: str = "table2", **doc) -> Path:
     return folder
 
 
-@WAITS_REPORT
 def test_report_embeds_only_files_inside_the_results_folder(tmp_path, capsys):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"SECRET-BYTES-OUTSIDE")
@@ -480,7 +478,6 @@ def test_report_embeds_only_files_inside_the_results_folder(tmp_path, capsys):
         assert leaked not in markdown_to_html(f"![x]({name})\n", res)
 
 
-@WAITS_REPORT
 def test_report_names_an_unreadable_artefact(tmp_path, capsys):
     res = _results_folder(tmp_path / "res")
     (res / "table3.json").write_text('{"rows": [1, 2')
@@ -489,7 +486,6 @@ def test_report_names_an_unreadable_artefact(tmp_path, capsys):
     assert "table3.json" in out + err
 
 
-@WAITS_REPORT
 @pytest.mark.parametrize("doc", [{"config": [1]}, {"config": {"budget": "smoke"}},
                                  {"config": "text"}, {"claims": [{"verdict": "x"}]},
                                  {"claims": ["text"]}, {"md": b"## T\n\xff\xfe\n"}])
@@ -506,7 +502,6 @@ def test_report_names_an_odd_artefact_and_keeps_the_rest(doc, tmp_path, capsys):
         assert "table3.json" in err and "note:" in err
 
 
-@WAITS_REPORT
 def test_report_md_escapes_dataset_names(tmp_path, capsys):
     res = _results_folder(tmp_path / "res",
                           config={"dataset": "<img src=x onerror=alert(1)>", "budget": {}})

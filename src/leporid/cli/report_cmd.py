@@ -14,11 +14,23 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..experiments.report import write_report
+    import sys
+    import warnings
 
-    paths = write_report(args.results, args.out)
+    from ..experiments.report import write_report
+    from .common import check_output_dir
+
+    if args.out is not None:
+        check_output_dir(args.out, "--out")        # before any work; a file there is usage
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = write_report(args.results, args.out)
+    for w in caught:
+        print(f"leporid report: note: {w.message}", file=sys.stderr)
     print(f"wrote {paths['md']} and {paths['html']}")
-    _print_verdicts(args.results)
+    with warnings.catch_warnings():     # the notes are printed above, once
+        warnings.simplefilter("ignore")
+        _print_verdicts(args.results)
     return 0
 
 

@@ -35,17 +35,52 @@ def collect(folder: Path) -> list[tuple[Path, dict]]:
         if "cache" in p.relative_to(folder).parts or p.name.startswith("."):
             continue
         try:
-            doc = json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:    # ValueError: bad JSON or bytes
+            _skip(p, folder, f"unreadable ({type(exc).__name__})")
             continue
         if isinstance(doc, dict) and "rows" in doc and p.with_suffix(".md").exists():
-            found.append((p, doc))
+            problem = _problem(p, doc, folder)
+            if problem:
+                _skip(p, folder, problem)
+            else:
+                found.append((p, doc))
 
     def key(item):
         p, doc = item
         a = doc.get("artefact", p.stem)
         return (ORDER.index(a) if a in ORDER else len(ORDER), str(p.parent), p.stem)
     return sorted(found, key=key)
+
+
+class ReportWarning(UserWarning):
+    """An artefact left out of the report (unreadable or damaged), named."""
+
+
+def _skip(p: Path, folder: Path, why: str) -> None:
+    import warnings
+
+    warnings.warn(f"{p.relative_to(folder).as_posix()}: {why}; left out of the report",
+                  ReportWarning, stacklevel=3)
+
+
+def _problem(p: Path, doc: dict, folder: Path) -> str | None:
+    """What keeps ``doc`` out of the report, or None: its section is rendered once here, so
+    any field of the wrong shape (a list for ``config``, a string budget, a claim without
+    text) is found before the page is written, naming the file."""
+    try:
+        p.with_suffix(".md").read_text(encoding="utf-8")
+        if not isinstance(doc.get("config", {}), dict):
+            raise TypeError("'config' is not an object")
+        _title(p, doc, folder), _caption(doc), _provenance(doc)
+        notes_markdown(doc.get("notes", []))
+        claims = doc.get("claims", [])
+        for c in claims:
+            _badge(c), c["text"]
+        claims_markdown(claims)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OSError) as exc:
+        return f"damaged ({type(exc).__name__}: {exc})"
+    return None
 
 
 def _where(p: Path, folder: Path) -> str:
@@ -65,6 +100,12 @@ def _title(p: Path, doc: dict, folder: Path) -> str:
     return f"{title} ({where})" if doc.get("title") and "/" in where else title
 
 
+def _budget_name(cfg: dict):
+    """The budget's name: a budget object's ``name``, or a budget given as its name."""
+    budget = cfg.get("budget")
+    return budget.get("name") if isinstance(budget, dict) else budget
+
+
 def _seeds(doc: dict) -> list:
     s = doc.get("seed")
     return s if isinstance(s, list) else [s] if s is not None else []
@@ -75,7 +116,7 @@ def _caption(doc: dict) -> str:
     what = doc.get("figure_caption") or ""
     bits = [f"dataset {cfg['dataset']}" if cfg.get("dataset") else "",
             f"protocol {cfg['protocol']}" if cfg.get("protocol") else "",
-            f"budget {cfg['budget']['name']}" if isinstance(cfg.get("budget"), dict) else "",
+            f"budget {_budget_name(cfg)}" if _budget_name(cfg) else "",
             f"seeds {', '.join(map(str, _seeds(doc)))}" if _seeds(doc) else ""]
     tail = "; ".join(b for b in bits if b)
     if len(_seeds(doc)) == 1 and "CI" in what:
@@ -85,7 +126,7 @@ def _caption(doc: dict) -> str:
 
 def _provenance(doc: dict) -> str:
     cfg = doc.get("config", {})
-    budget = cfg.get("budget", {})
+    budget = {"name": _budget_name(cfg)} if _budget_name(cfg) else {}
     parts = [f"leporid {doc.get('leporid_version')}", f"created {doc.get('created')}"]
     if doc.get("host"):                 # results written before hosts were recorded have none
         parts.append(f"host {doc['host']}")
@@ -191,7 +232,17 @@ def build_markdown(folder: str | Path) -> tuple[str, list[tuple[Path, dict]]]:
         if doc.get("claims"):
             lines += claims_markdown(doc["claims"]).strip("\n").splitlines() + [""]
         lines += [_provenance(doc), ""]
-    return "\n".join(lines) + "\n", found
+    return "\n".join(_escape_html(line) for line in lines) + "\n", found
+
+
+#: the report's own HTML in its Markdown; any other "<" (a dataset name, a note) is text
+_OWN_TAGS = re.compile(r"<(?!/?(nav|details|summary)\b|!--)")
+
+
+def _escape_html(line: str) -> str:
+    """A Markdown line with every "<" that does not open the report's own tags as ``&lt;``
+    (GitHub renders raw HTML in Markdown; the HTML page escapes it alike)."""
+    return _OWN_TAGS.sub("&lt;", line)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -200,7 +251,7 @@ _NUM = re.compile(r"^(\*\*)?[-+−]?(\d[\d,]*(\.\d+)?|\.\d+)(%| pt)?( ± [\d.]+)
 
 
 def _inline(text: str) -> str:
-    t = html.escape(text, quote=False)
+    t = html.escape(html.unescape(text), quote=False)   # report.md's entities are text
     t = re.sub(rf"\*\*({_VERDICT_RE})\*\*",
                lambda m: f'<span class="badge {slug(m.group(1))}">{m.group(1)}</span>', t)
     t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
@@ -253,6 +304,19 @@ details{margin:.8em 0}summary{cursor:pointer;color:#1f3b73}
 """
 
 
+def _inside(folder: Path, name: str) -> Path | None:
+    """``folder / name`` when it is a file inside ``folder`` (no ``..``, no absolute path, no
+    link out of it), else None (with a warning): a page embeds nothing from elsewhere."""
+    path = (Path(folder) / name).resolve()
+    if path.is_file() and path.is_relative_to(Path(folder).resolve()):
+        return path
+    import warnings
+
+    warnings.warn(f"image {name!r} is not a file inside {folder}; not embedded", ReportWarning,
+                  stacklevel=3)
+    return None
+
+
 def markdown_to_html(md: str, folder: Path) -> str:
     """The small Markdown subset the report uses: headings (with GitHub's anchors), pipe
     tables (each in its own scroll box, numbers right-aligned), lists, paragraphs, images
@@ -299,7 +363,10 @@ def markdown_to_html(md: str, folder: Path) -> str:
             n, text = len(m.group(1)), m.group(2)
             out.append(f'<h{n} id="{slug(text)}">{_inline(text)}</h{n}>')
         elif m := re.match(r"^!\[(.*)\]\((.*)\)$", line):
-            data = base64.b64encode((folder / m.group(2)).read_bytes()).decode()
+            image = _inside(folder, m.group(2))
+            if image is None:
+                continue
+            data = base64.b64encode(image.read_bytes()).decode()
             cap = ""
             while i < len(lines) and not lines[i].strip():
                 i += 1
