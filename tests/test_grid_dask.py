@@ -21,7 +21,7 @@ from test_reproduce import TINY  # noqa: E402
 from leporid.cli import main  # noqa: E402
 from leporid.data import prepare  # noqa: E402
 from leporid.data.synthetic import power_law_interactions  # noqa: E402
-from leporid.experiments import Context, reproduce  # noqa: E402
+from leporid.experiments import ARTEFACTS, Context, reproduce  # noqa: E402
 from leporid.experiments.cluster import GridCluster  # noqa: E402
 from leporid.experiments.grid import Cell, CellCache, run_cells  # noqa: E402
 
@@ -40,29 +40,32 @@ def _cells(folder: Path) -> dict:
 
 @pytest.mark.slow
 def test_local_cluster_equals_one_process_cell_for_cell(tmp_path):
-    """Tables 4 and 7 (classic, BPR-MF, neural and DLR² cells) through ``local:2`` equal the
-    same grid in this process: every metric and per-user value, bit for bit."""
+    """``reproduce all`` (a classic model and DLR² from two initialisations: classic, BPR-MF,
+    DLR² and simulation cells) through ``local:2`` — the whole grid submitted at once — equals
+    the same grid in this process: every metric and per-user value, bit for bit."""
     split = _split()
-    here = Context(split, TINY, tmp_path / "one", dataset="tiny", progress=False)
+    pick = {"models": ("toppop", "dlr2"), "inits": ("random", "leporid")}
+    here = Context(split, TINY, tmp_path / "one", dataset="tiny", progress=False, **pick)
     cluster = GridCluster("local:2")
     try:
         there = Context(split, TINY, tmp_path / "two", dataset="tiny", progress=False,
-                        cluster=cluster)
-        reproduce("table7", there)
-        reproduce("table4", there)
+                        cluster=cluster, **pick)
+        assert list(reproduce("all", there)) == list(ARTEFACTS)
     finally:
         cluster.close()
-    reproduce("table7", here)
-    reproduce("table4", here)
+    reproduce("all", here)
     one, two = _cells(here.cache.folder), _cells(there.cache.folder)
-    assert len(one) >= 15 and sorted(one) == sorted(two)
+    assert len(one) >= 12 and sorted(one) == sorted(two)
     for name, doc in one.items():
         assert "error" not in doc, doc
-        for part in ("test", "per_user", "users", "in_tail", "params"):
+        for part in ("test", "per_user", "users", "in_tail", "params", "simulation"):
             assert doc.get(part) == two[name].get(part), (name, part)
     # the cells ran in the workers (other processes), the artefacts were written here
     pids = {d["computed_by"].rsplit(":", 1)[1] for d in two.values()}
     assert str(os.getpid()) not in pids
+    for art in ARTEFACTS:
+        a, b = (json.loads((c.out / f"{art}.json").read_text()) for c in (here, there))
+        assert a["rows"] == b["rows"], art
     assert json.loads((there.out / "table7.json").read_text())["cell_hosts"] == [
         socket.gethostname()]
     assert not list(tmp_path.rglob("*.claim"))

@@ -11,6 +11,7 @@ the classic models, ``leporid.eval.evaluate(..., per_user=True)``.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,14 @@ SUMMARY = ("HR@1", "HR@5", "HR@10", "F1@1", "F1@5", "F1@10", "Precision@10", "Re
            "NDCG@10", "F1u@10", "n_users")
 
 
+class Planned(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``Context.run`` while planning: the cells an artefact would run."""
+
+    def __init__(self, cells: list[Cell]):
+        super().__init__(f"{len(cells)} cells")
+        self.cells = cells
+
+
 @dataclass
 class Context:
     """Everything an artefact needs: the split, budget, device, cache and output folder."""
@@ -51,6 +60,7 @@ class Context:
     models: tuple[str, ...] | None = None
     inits: tuple[str, ...] | None = None
     _embeddings: dict = field(default_factory=dict, repr=False)
+    _planning: bool = field(default=False, repr=False)
     seconds: dict = field(default_factory=dict)
     hosts: dict = field(default_factory=dict)
 
@@ -92,10 +102,22 @@ class Context:
         """The part of every cell's configuration that the data and budget decide."""
         return {"data": self.fingerprint, "protocol": self.protocol, "dim": self.budget.dim}
 
+    @contextmanager
+    def planning(self):
+        """Within the block, ``run`` raises ``Planned`` with its cells instead of running them
+        (``reproduce`` submits a whole grid to a cluster at once)."""
+        self._planning = True
+        try:
+            yield
+        finally:
+            self._planning = False
+
     def run(self, cells: list[Cell], desc: str) -> list[dict]:
         """Run ``cells`` through the cache; ``seconds[desc]`` = their summed compute time,
         ``hosts[desc]`` = the machines that computed them (a cache filled elsewhere, e.g. on a
         GPU machine, shows; cells cached before hosts were recorded count as none)."""
+        if self._planning:
+            raise Planned(cells)
         res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc, ctx=self,
                         cluster=self.cluster)
         self.seconds[desc] = round(sum(r.get("seconds", 0.0) for r in res), 2)

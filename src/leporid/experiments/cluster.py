@@ -31,7 +31,7 @@ import threading
 import time
 from collections import Counter
 
-from .grid import Cell, Progress, _label, compute_cell
+from .grid import Cell, Progress, _label, cell_key, compute_cell
 
 #: the event topic on which each cell announces its start
 TOPIC = "leporid-cell"
@@ -60,6 +60,7 @@ class GridCluster:
         self._starts: Counter = Counter()
         self._lock = threading.Lock()
         self._shipped: dict = {}
+        self._prefetched: dict = {}         # cell key -> (future, context future) submitted
         if kind == "local":
             self.cluster = LocalCluster(
                 n_workers=value, threads_per_worker=1, processes=True,
@@ -114,13 +115,24 @@ class GridCluster:
             self._shipped[id(ctx)] = fut
         return fut
 
-    def _submit(self, key: str, c: Cell, shipped, fingerprint: str | None, again: int = 0):
+    def _submit(self, key: str, c: Cell, shipped, fingerprint: str | None, again: int = 0,
+                priority: int = 0):
         """The task of cell ``key`` (a new task name when sent ``again``: Dask remembers the
         name of a cancelled task)."""
         name = f"cell-{_label(c.config)}-{key}" + (f"-{again}" if again else "")
         res = {"resources": {"GPU": 1}} if self.gpu else {}
         return self.client.submit(_run_cell, c.compute, c.config, shipped, fingerprint, key,
-                                  key=name, pure=False, **res)
+                                  key=name, pure=False, priority=priority, **res)
+
+    def prefetch(self, cells: list[Cell], ctx, priority: int = 0) -> None:
+        """Submit the cells not cached yet now (``priority``: higher first); ``run`` takes
+        them over."""
+        shipped = self._ship(ctx)
+        for c in cells:
+            k = cell_key(c.config)
+            if k not in self._prefetched and ctx.cache.get(c.config) is None:
+                self._prefetched[k] = (self._submit(k, c, shipped, ctx.fingerprint,
+                                                    priority=priority), shipped)
 
     def run(self, todo: dict[str, Cell], ctx, fingerprint: str | None, bar: Progress,
             poll: float = 0.2):
@@ -128,7 +140,8 @@ class GridCluster:
         they come back, the bar's running count kept up to date meanwhile. Cells whose context
         was lost with its workers (every copy gone) are sent again with a new copy."""
         shipped = self._ship(ctx)
-        pending = {k: (self._submit(k, c, shipped, fingerprint), shipped)
+        pending = {k: self._prefetched.pop(k, None) or (self._submit(k, c, shipped, fingerprint),
+                                                        shipped)
                    for k, c in todo.items()}
         reships = 0
         try:
@@ -160,6 +173,7 @@ class GridCluster:
                 self.client.cancel([f for f, _ in pending.values()])
 
     def close(self) -> None:
+        self.client.cancel([f for f, _ in self._prefetched.values()])
         for fut in self._shipped.values():
             fut.release()
         self.client.close()
