@@ -224,3 +224,19 @@ def test_sigterm_leaves_no_worker_process_behind(tmp_path):
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, [p.cmdline() for p in alive]
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_cuda_cells_are_refused_by_a_cluster_without_gpus():
+    """``--device cuda`` on workers that offer no ``GPU`` resource: refused at once (the cells
+    would wait forever), naming the recipe; CPU cells ask for no resource."""
+    from leporid.graph.jaccard import resolve_device
+
+    if resolve_device("auto") != "cpu":
+        pytest.skip("this machine has a GPU: its local workers offer it")
+    cluster = GridCluster("local:1", device="cuda")
+    try:
+        cluster.client.wait_for_workers(1, timeout=60)
+        with pytest.raises(OSError, match='no worker of local:1 offers a GPU.*--resources "GPU=1"'):
+            cluster.check_gpu()
+    finally:
+        cluster.close()
