@@ -4,6 +4,7 @@ with the published numbers, with a verdict for each of the paper's claims."""
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sys
@@ -115,6 +116,9 @@ def _cluster(spec: str | None, device: str):
     from ..experiments.cluster import GridCluster
 
     def terminate(signum, frame):
+        # the local scheduler, stopped mid-run, may log an internal race as an unretrieved
+        # asyncio task's traceback: noise, not news, for a terminated command
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, terminate)
