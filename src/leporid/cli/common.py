@@ -152,6 +152,18 @@ def float_option(low: float | None = None, high: float | None = None, low_open: 
     return _option_type(False, low=low, high=high, low_open=low_open)
 
 
+def scheduler_option(spec: str) -> str:
+    """argparse type of ``--scheduler`` (``embed``, ``reproduce``): ``local:N`` or a scheduler
+    address, checked by ``leporid.graph.distributed.parse_scheduler``."""
+    from ..graph.distributed import parse_scheduler
+
+    try:
+        parse_scheduler(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--scheduler {spec!r}: ")) from None
+    return spec
+
+
 def dataset_stem(dataset) -> str:
     """The dataset part of result / checkpoint file names: the file (or folder, or bundled)
     name without its last extension (``u.data`` -> ``u``, ``x.v2.csv`` -> ``x.v2``), preceded by
