@@ -217,7 +217,7 @@ def _has_dashboard() -> bool:
 
 
 def _gpu_here() -> bool:
-    from ..graph.jaccard import resolve_device
+    from ..utils.device import resolve_device
 
     return resolve_device("auto").startswith("cuda")
 
