@@ -5,7 +5,8 @@
     python benchmarks/bench_dlr2.py full --dataset ml-100k.inter             # default training run
     python benchmarks/bench_dlr2.py inits --dataset ml-latest-small --seeds 123 124 125
     python benchmarks/bench_dlr2.py inits --inits random --seeds 123 --param lr=5e-4
-    python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 --variants revnet noconv
+    python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 \
+        --variants revnet noconv
 
 ``epoch`` times one pass over the training windows (training steps only; the closing validation
 is timed separately). ``full`` trains ``DLR2`` with its defaults (plus any ``--param``) and

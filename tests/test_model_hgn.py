@@ -77,7 +77,9 @@ def test_gating_shapes_and_ranges():
 def _reference_scores(net, user, state):
     """r(u, j) for every item, straight from the paper's equations, item by item in numpy."""
     W = {k: v.detach().numpy().astype(np.float64) for k, v in net.state_dict().items()}
-    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+    def sig(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
     p = W["user_emb.weight"][user]
     real = [(pos, k) for pos, k in enumerate(state) if k != net.n_items]
     pooled = np.zeros(net.dim)
