@@ -98,7 +98,7 @@ class DLR2Config:
                                          # selection uses a seeded user subset (neural.py)
     # misc
     seed: int = 123
-    threads: int | None = None           # torch CPU threads (None: 1, see train.loop.training_threads)
+    threads: int | None = None           # torch CPU threads (None: 1, train.loop.training_threads)
     bf16: bool | None = None             # bfloat16 autocast in the feature network; None = auto
                                          # (on when the device is a CPU with native bf16)
     channels_last: bool = True           # NHWC convolutions (faster with oneDNN and cuDNN)
@@ -110,7 +110,8 @@ class DLR2Config:
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
         if self.g_distance not in ("euclidean", "squared"):
-            raise ValueError(f"g_distance must be 'euclidean' or 'squared', got {self.g_distance!r}")
+            raise ValueError(f"g_distance must be 'euclidean' or 'squared', "
+                             f"got {self.g_distance!r}")
         if self.score_with not in ("s", "g"):
             raise ValueError(f"score_with must be 's' or 'g', got {self.score_with!r}")
         if self.g_metric not in ("euclidean", "l1"):
@@ -396,7 +397,7 @@ class DLR2(SequentialRecommender):
         self.margin_g, self.g_distance, self.score_with = margin_g, g_distance, score_with
         self.g_metric, self.batch_size, self.bf16 = g_metric, batch_size, bf16
         self.channels_last = channels_last
-        self.config                                    # validates the remaining fields
+        _ = self.config                                # validates the remaining fields
 
     @property
     def config(self) -> DLR2Config:
@@ -490,7 +491,8 @@ class DLR2(SequentialRecommender):
         return out
 
     def score(self, users: np.ndarray, part: str) -> torch.Tensor:
-        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per DESIGN §3."""
+        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per
+        DESIGN §3."""
         self._check_fitted()
         users = np.asarray(users, np.int64)
         return self.score_states(users, self.states_for(users, part))

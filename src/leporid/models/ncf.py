@@ -7,10 +7,10 @@ Two towers over separate embedding tables, fused by one linear layer into a logi
     y(u, i) = h^T [phi_G ; phi_M] + b                              (the logit)
 
 ``mlp_layers`` are the sizes after the concatenation: the default ``(64, 32)`` with ``dim = 64``
-is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log loss: every training pair ``(u, i)`` once per epoch in
-random order, labelled 1, each with ``n_neg`` (default 4) items ``j`` drawn uniformly from those
-``u`` has not trained on, labelled 0; a batch of ``batch_size`` positives and their negatives
-has the loss
+is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log loss:
+every training pair ``(u, i)`` once per epoch in random order, labelled 1, each with ``n_neg``
+(default 4) items ``j`` drawn uniformly from those ``u`` has not trained on, labelled 0; a batch
+of ``batch_size`` positives and their negatives has the loss
 
     L = mean over its (1 + n_neg) batch_size rows of BCE(sigmoid(y(u, i)), label)
 

@@ -29,8 +29,9 @@ Shared parameters: ``dim``, ``init`` (initialiser name or array pair), ``init_pa
 ``freeze_embeddings``, ``lr``, ``weight_decay``, ``cosine``, ``epochs``, ``iterations``,
 ``metric``, ``evals_per_epoch``, ``eval_every``, ``patience``, ``seed``, ``threads``,
 ``device``, ``selection_pairs`` (validation users x items above which model selection uses a
-fixed, seeded subset of validation users; ``None``: always all; see ``SELECTION_PAIRS``). Files: ``save``/``load`` write/read one ``torch.save`` file of tensors and JSON
-strings, read back with ``torch.load(weights_only=True)``.
+fixed, seeded subset of validation users; ``None``: always all; see ``SELECTION_PAIRS``).
+Files: ``save``/``load`` write/read one ``torch.save`` file of tensors and JSON strings, read
+back with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
