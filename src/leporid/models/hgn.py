@@ -224,8 +224,7 @@ class HGN(SequentialRecommender):
         return out
 
     def score(self, users: np.ndarray, part: str) -> torch.Tensor:
-        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per
-        DESIGN §3."""
+        """(len(users), n_items) scores of ``part`` ("validation" | "test"); state: DESIGN §3."""
         self._check_fitted()
         users = np.asarray(users, np.int64)
         return self.score_states(users, self.states_for(users, part))
