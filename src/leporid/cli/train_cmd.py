@@ -24,12 +24,11 @@ from .common import (
     add_seed_arg,
     check_result_paths,
     load_split,
-    print_table,
-    result_rows,
     result_stem,
     seed_part,
     show_progress,
     write_exports,
+    write_results,
 )
 
 #: option -> model parameter, for the options that map one to one (given only when set)
@@ -206,9 +205,7 @@ def with_init_file(path, params: dict, split) -> dict:
 
 
 def run(args) -> int:
-    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
-    from ..results import provenance, write_table
     from ..train.loop import format_entry
 
     cls, params = validate(args)
@@ -251,18 +248,8 @@ def run(args) -> int:
     train_seconds = time.perf_counter() - t0
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
-    rows = result_rows({"validation": validation, "test": test})
-    print_table(rows)
-
-    config = {"command": "train", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
-              "params": json_params(model), "tune": tuning, "ks": list(KS),
-              "tail_fraction": TAIL_FRACTION}
-    meta = {**provenance(config, args.seed, split.fingerprint()),
-            "split_report": dict(getattr(split, "report", {}) or {}),
-            "n_users": split.n_users, "n_items": split.n_items,
-            "seconds": round(train_seconds, 3), "history": model.history_}
-    paths = write_table(stem, rows, meta)
+    paths = write_results(args, stem, split, validation, test, params=json_params(model),
+                          tune=tuning, seconds=train_seconds, meta={"history": model.history_})
     paths["model"] = model.save(stem.with_suffix(".pt"))
     write_exports(args, split, test, paths)
     return 0
