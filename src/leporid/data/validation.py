@@ -97,8 +97,9 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
         return None
     lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
     hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-    allowed = (f"{'an integer' if integer else 'a number'}" + (f" {lo}" if lo else "")
-               + (" and" if lo and hi else "") + (f" {hi}" if hi else ""))
+    allowed = (f"{'an integer' if integer else 'a number'}"
+               + (f" {lo}" if lo else "") + (" and" if lo and hi else "")
+               + (f" {hi}" if hi else ""))
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
         raise TypeError(f"{where}{name} must be {allowed}, got {value!r}")
     given = value

@@ -58,8 +58,8 @@ def ba_graph(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def embeddings(adjs: np.ndarray, alpha: float, dims: int) -> np.ndarray:
-    """Eigenvectors of the ``dims`` smallest eigenvalues of each graph's L_(reg)sym: (B, n,
-    dims)."""
+    """Eigenvectors of the ``dims`` smallest eigenvalues of each graph's L_(reg)sym, shape
+    (B, n, dims)."""
     from threadpoolctl import threadpool_limits
 
     from ..spectral import laplacian
@@ -172,7 +172,7 @@ def run(ctx) -> dict:
     seed = ctx.seeds[0]
     cfg = {"kind": "fig2", "setting": "ba", **spec, "alphas": ALPHAS, "seed": seed}
 
-    def compute(c):
+    def compute(c, ctx):
         return {"simulation": simulate(spec["graphs"], spec["n"], spec["m"], spec["dims"],
                                        spec["insertions"], seed)}
 

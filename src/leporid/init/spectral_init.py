@@ -10,6 +10,7 @@ so ``leporid embed`` never imports scikit-learn (0.55 s of imports: ``sklearn.ba
 from __future__ import annotations
 
 import time
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -150,7 +151,7 @@ class SpectralCore:
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def fit(self, X, y=None) -> SpectralCore:
+    def fit(self, X, y=None) -> Self:
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
         X = training_matrix(X)

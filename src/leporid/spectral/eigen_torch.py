@@ -35,7 +35,7 @@ def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=DEFAULT_SEED, device="cud
     Y, _ = torch.linalg.qr(Y)
     theta = None
     n_products = 0
-    for sweep in range(max_sweeps):  # noqa: B007 - the count is reported after the loop
+    for sweep in range(max_sweeps):  # noqa: B007 (sweep + 1 is reported after the loop)
         if theta is not None:
             # damp [-g, cut] (cut = the block's smallest Ritz value), scale at the largest
             lo, cut, top = -g, float(theta[-1]), float(theta[0])

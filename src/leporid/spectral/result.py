@@ -74,7 +74,7 @@ def check_residuals(res, max_residual, info) -> None:
     if res.max() > max_residual:
         warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
                       f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=1)
 
 
 def zscore(V: np.ndarray) -> np.ndarray:
