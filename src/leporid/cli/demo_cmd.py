@@ -33,7 +33,7 @@ COLUMNS = ["model", "init", "HR@5", "HR@10", "F1@5", "F1@10", "NDCG@10", "tail H
 def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="DLR² with LEPORID / LE / random init vs tuned KNN and TopPop",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),  # reST -> plain
         formatter_class=DefaultsHelpFormatter)
     add_dataset_args(p)
     add_seed_arg(p)
