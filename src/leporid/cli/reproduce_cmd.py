@@ -7,7 +7,6 @@ import argparse
 import re
 import sys
 import time
-import warnings
 
 from .common import add_dataset_args, int_option
 
@@ -133,12 +132,7 @@ def run(args) -> int:
     if args.artefact not in DATALESS:
         from .common import load_split
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            split = load_split(args)
-        # --jobs helpers reload the same data: the main process has said this once already
-        for w in caught if not args.worker else ():
-            print(f"leporid reproduce: note: {w.message}", file=sys.stderr)
+        split = load_split(args)     # its notes: once, by the main process (not --jobs helpers)
         name = split.interactions.name or "dataset"
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
     out = args.out or f"results/{name}"

@@ -86,7 +86,8 @@ def register(sub) -> None:
                    help="steps between validations (overrides --evals-per-epoch)")
     p.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before stopping")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads during training (default 1: robust on a busy "
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads during training (default 1: robust on a busy "
                         "machine; try 2+ on a quiet one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
     d = p.add_argument_group("DLR² options")
@@ -270,6 +271,9 @@ def run(args) -> int:
                 raise UsageError(str(exc)) from None
             raise
     train_seconds = time.perf_counter() - t0
+    summary = training_summary(model)
+    if summary:
+        print(summary, flush=True)
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
     rows = result_rows({"validation": validation, "test": test})
@@ -287,6 +291,25 @@ def run(args) -> int:
     paths["model"] = model.save(stem.with_suffix(".pt"))
     write_exports(args, split, test, paths)
     return 0
+
+
+def training_summary(model) -> str | None:
+    """How training ended, from the model's validation history: ``stopped early at step N;
+    best validation HR@10 0.4213 at step M`` when the patience rule ended it before its budget
+    (the weights of step M are the ones kept), else the best step of the full budget."""
+    entries = [e for e in getattr(model, "history_", None) or [] if "validation" in e]
+    if not entries:
+        return None
+    metric = model.metric
+    best = max(entries, key=lambda e: e["validation"][metric])  # first of equals: the kept one
+    last = entries[-1]
+    stale = next((i for i, e in enumerate(reversed(entries)) if e.get("best")), len(entries))
+    budget_left = (last["step"] < model.iterations if model.iterations
+                   else last["epoch"] < model.epochs - 1e-3)
+    head = (f"stopped early at step {last['step']} ({stale} validations without improvement)"
+            if stale >= model.patience and budget_left else f"trained {last['step']} steps")
+    return (f"{head}; best validation {metric} {best['validation'][metric]:.4f} at step "
+            f"{best['step']}")
 
 
 def json_params(model) -> dict:
