@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leporid.data import DataError, detect_format, load
+from leporid.data import FORMATS, DataError, detect_format, load
 from leporid.data import loaders as L
 
 # ../shared beside the checkout (DESIGN.md); never copied into the project (its licence)
@@ -330,7 +330,7 @@ rows_st = st.lists(st.tuples(st.integers(0, 10**6), st.integers(-5, 10**12),
 @given(rows=rows_st, sep=st.sampled_from(["\t", "::", " "]), blank=st.integers(0, 40),
        data=st.data())
 def test_fast_path_equals_reference(rows, sep, blank, data):
-    layout = {"\t": L._ML100K, "::": L._ML1M, " ": L._AUTHORS}[sep]
+    layout = FORMATS[{"\t": "ml100k", "::": "ml1m", " ": "authors"}[sep]].layout
     lines = [sep.join(map(str, r)) for r in rows]
     if blank < len(lines):
         lines.insert(blank, "")

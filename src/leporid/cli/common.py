@@ -59,7 +59,7 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
 def format_option(text: str) -> str:
     """argparse type of ``--format``: a known format name (or alias)."""
     from ..data import DataError
-    from ..data.loaders import normalise_format
+    from ..data.formats import normalise_format
 
     try:
         normalise_format(text)
@@ -116,12 +116,12 @@ def dataset_stem(dataset) -> str:
     ``ml-100k/u.data`` -> ``ml-100k-u``), made safe
     for a file name with no dot left in it (so ``Path.with_suffix`` can never eat into it);
     when that changed the name, a short hash of the full name keeps two names apart."""
-    from ..data.loaders import KNOWN_FILES
+    from ..data.formats import known_files
 
     p = Path(str(dataset))
     name = p.name or str(dataset)
     stem = p.stem if (p.suffix and not p.is_dir()) else name
-    if name.lower() in KNOWN_FILES and p.parent.name:
+    if name.lower() in known_files() and p.parent.name:
         # a standard file name (ratings.dat, u.data, ...) says little: the folder says which
         stem = f"{p.parent.name}-{stem}"
         name = f"{p.parent.name}/{name}"

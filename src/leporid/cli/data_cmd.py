@@ -42,7 +42,7 @@ def _usage(p) -> int:
 
 
 def _load(args):
-    """Load ``--dataset`` (the loader's warnings printed as notes); None if it is a saved split."""
+    """Load ``--dataset`` (the loader's warnings printed as notes); None for a saved split."""
     from ..data import load
     from ..data.split_io import is_saved_split
 
@@ -93,16 +93,19 @@ def _prepare(args) -> int:
 
 
 def _formats(args) -> int:
-    from ..data.loaders import BUNDLED, FORMATS
+    from ..data.formats import FORMATS, detection_rules
+    from ..data.loaders import BUNDLED
 
     width = max(map(len, FORMATS))
     print("Formats (--format NAME):")
-    for name, desc in FORMATS.items():
-        print(f"  {name:<{width}}  {desc}")
-    print("\nWithout --format the file name decides: ratings.dat -> ml1m, u.data -> ml100k, "
-          "*.inter -> atomic,\n  rating.csv -> anime, australian_users_items.json -> steam-json, "
-          "*.parquet -> parquet, *.tsv -> tsv,\n  *.csv -> movielens-csv if its header has "
-          "userId and movieId, else csv.")
+    for fmt in FORMATS.values():
+        aliases = f" (also: {', '.join(fmt.aliases)})" if fmt.aliases else ""
+        print(f"  {fmt.name:<{width}}  {fmt.description}{aliases}")
+    rules = detection_rules()
+    width = max(len(names) for names, _ in rules)
+    print("\nWithout --format the file name decides (the first rule that matches):")
+    for names, fmt in rules:
+        print(f"  {names:<{width}}  -> {fmt}")
     print("\nBundled datasets (--dataset NAME):")
     for name, desc in BUNDLED.items():
         print(f"  {name}  {desc}")

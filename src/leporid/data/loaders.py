@@ -3,8 +3,9 @@
 ``load(name_or_path, format=None, **column_options)`` is the entry point. ``name_or_path`` is a
 bundled dataset name (``ml-latest-small``, shipped inside the package, no network), a file, or a
 directory holding one of the known files (``ratings.csv``, ``ratings.dat``, ``u.data``, ...).
-``format`` defaults to a guess from the file name (see :func:`detect_format`); ``FORMATS`` lists
-the formats with a one-line description.
+``format`` defaults to a guess from the file name (see :func:`detect_format`). Every format is one
+:class:`~leporid.data.formats.Format` record, registered at the end of this module; ``FORMATS``
+(from :mod:`leporid.data.formats`) maps each name to its record.
 
 Text formats are read by a fast path (pyarrow's CSV reader); whenever that path meets anything it
 does not accept, the file is re-read by a strict line-by-line reference parser that either
@@ -39,33 +40,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from .formats import (
+    FORMATS,
+    Column,
+    Format,
+    Layout,
+    detect_format,
+    find_in_directory,
+    normalise_format,
+    positional,
+    register,
+)
 from .interactions import DataError, Interactions
 
 BUNDLED = {"ml-latest-small": "MovieLens latest-small (GroupLens, 2018): 100,836 ratings, "
                               "610 users, 9,742 movies; shipped with the package"}
-
-FORMATS = {
-    "ml-latest-small": "the bundled MovieLens latest-small (a dataset name; no file needed)",
-    "movielens-csv": "MovieLens ratings.csv: header userId,movieId,rating,timestamp; ratings of "
-                     "movies missing from a movies.csv beside it are dropped and reported",
-    "ml100k": "MovieLens-100K u.data: user item rating timestamp, tab-separated, no header",
-    "atomic": "RecBole atomic .inter: tab-separated, header user_id:token item_id:token "
-              "[rating:float] [timestamp:float], columns found by name",
-    "ml1m": "MovieLens-1M ratings.dat: UserID::MovieID::Rating::Timestamp, no header",
-    "anime": "Kaggle Anime rating.csv: header user_id,anime_id,rating (-1 = watched, kept); "
-             "no timestamp, file order is time order",
-    "steam-json": "Steam australian_users_items.json: one Python-literal dict per line with "
-                  "'user_id' and 'items' (list order is time order); no timestamp",
-    "steam-seq": "'user item' per line, whitespace-separated, chronological, no header",
-    "authors": "the LEPORID authors' text: 'user item rating time', space-separated, no header",
-    "csv": "comma-separated with a header; columns by name (--user-col ... or guessed from "
-           "user/user_id/userId, item/item_id/movieId/itemId, timestamp/time, rating)",
-    "tsv": "tab-separated with a header; columns as for csv",
-    "parquet": "Parquet table; columns as for csv (timestamps may be numbers or datetimes)",
-}
-
-_ALIASES = {"ml-100k": "ml100k", "ml-1m": "ml1m", "inter": "atomic", "recbole": "atomic",
-            "movielens": "movielens-csv", "steam": "steam-json", "steam-text": "steam-seq"}
 
 # header names tried, in order and case-insensitively, when a column is not named explicitly
 GUESSES = {
@@ -81,55 +70,18 @@ _MAX_LISTED = 10  # how many line numbers / ids a report keeps
 
 
 # --------------------------------------------------------------------------------------------
-# layouts: what a text format looks like
+# layouts (leporid.data.formats.Layout): column options and header resolution
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Field:
-    role: str                    # user | item | rating | time
-    kind: str                    # int | token | float | time (number or ISO-8601 date-time)
-    names: tuple[str, ...] = ()  # accepted header names (case-insensitive); header formats only
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class _Layout:
-    sep: str                     # ",", "\t", "::" or " " (any run of blanks)
-    header: bool
-    fields: tuple[_Field, ...]
-    strip_types: bool = False    # header names carry a ':type' suffix (RecBole atomic files)
-
-
 _SEP_NAMES = {",": "commas", "\t": "tabs", "::": "'::'", " ": "whitespace"}
 
-
-def _pos(*fields: tuple[str, str]) -> tuple[_Field, ...]:
-    return tuple(_Field(role, kind) for role, kind in fields)
-
-
-_ID4 = _pos(("user", "int"), ("item", "int"), ("rating", "float"), ("time", "float"))
-_ML100K = _Layout("\t", False, _ID4)
-_ML1M = _Layout("::", False, _ID4)
-_AUTHORS = _Layout(" ", False, _ID4)
-_STEAM_SEQ = _Layout(" ", False, _pos(("user", "token"), ("item", "token")))
-_MOVIELENS = _Layout(",", True, (_Field("user", "int", ("userId",)),
-                                 _Field("item", "int", ("movieId",)),
-                                 _Field("rating", "float", ("rating",)),
-                                 _Field("time", "float", ("timestamp",))))
-_ANIME = _Layout(",", True, (_Field("user", "int", ("user_id",)),
-                             _Field("item", "int", ("anime_id",)),
-                             _Field("rating", "float", ("rating",))))
-_ATOMIC = _Layout("\t", True, (_Field("user", "token", ("user_id",)),
-                               _Field("item", "token", ("item_id",)),
-                               _Field("rating", "float", ("rating",), required=False),
-                               _Field("time", "float", ("timestamp",), required=False)),
-                  strip_types=True)
-_GENERIC_FIELDS = (_Field("user", "token", GUESSES["user"]),
-                   _Field("item", "token", GUESSES["item"]),
-                   _Field("rating", "float", GUESSES["rating"], required=False),
-                   _Field("time", "time", GUESSES["time"], required=False))
+# the columns of csv, tsv and parquet files: found by the usual header names
+_GENERIC_COLUMNS = (Column("user", "token", GUESSES["user"]),
+                    Column("item", "token", GUESSES["item"]),
+                    Column("rating", "float", GUESSES["rating"], required=False),
+                    Column("time", "time", GUESSES["time"], required=False))
 
 
-def _with_options(layout: _Layout, fmt: str, options: dict) -> _Layout:
+def _with_options(layout: Layout, fmt: str, options: dict) -> Layout:
     """Apply ``user_col=...`` style options: an explicitly named column is required, exactly."""
     options = {k: v for k, v in options.items() if v is not None}
     unknown = set(options) - set(_OPTION_ROLE)
@@ -143,23 +95,23 @@ def _with_options(layout: _Layout, fmt: str, options: dict) -> _Layout:
                         f"(got {sorted(options)})")
     by_role = {_OPTION_ROLE[k]: str(v) for k, v in options.items()}
     fields = []
-    for f in layout.fields:
+    for f in layout.columns:
         if f.role in by_role:
             f = replace(f, names=(by_role.pop(f.role),), required=True)
         fields.append(f)
     for role, name in by_role.items():  # a role this format does not read by default
-        fields.append(_Field(role, "float" if role == "rating" else "time", (name,)))
-    return replace(layout, fields=tuple(fields))
+        fields.append(Column(role, "float" if role == "rating" else "time", (name,)))
+    return replace(layout, columns=tuple(fields))
 
 
-def _resolve(path, header: list[str], layout: _Layout, where: str) -> list[tuple[_Field, int]]:
+def _resolve(path, header: list[str], layout: Layout, where: str) -> list[tuple[Column, int]]:
     """Column position of each wanted field (by header name); DataError naming what is missing."""
     names = [h.strip() for h in header]
     if layout.strip_types:
         names = [h.split(":", 1)[0] for h in names]
     lower = [h.lower() for h in names]
     out = []
-    for f in layout.fields:
+    for f in layout.columns:
         hit = next((n for n in f.names if n.lower() in lower), None)
         if hit is None:
             if f.required:
@@ -286,7 +238,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _read_text(path: Path, layout: _Layout) -> _Table:
+def _read_text(path: Path, layout: Layout) -> _Table:
     data = _read_bytes(path)
     try:
         return _fast(path, data, layout)
@@ -303,7 +255,7 @@ def _first_row(data: bytes, sep: str) -> list[str]:
     return []
 
 
-def _fast(path: Path, data: bytes, layout: _Layout) -> _Table:
+def _fast(path: Path, data: bytes, layout: Layout) -> _Table:
     sep, quote = layout.sep, '"'
     if sep == "::":
         if b"\t" in data:
@@ -322,8 +274,8 @@ def _fast(path: Path, data: bytes, layout: _Layout) -> _Table:
             raise _Fallback from None
         names, keys = None, [header[k] for _, k in wanted]
     else:
-        wanted = [(f, k) for k, f in enumerate(layout.fields)]
-        names = keys = [f"f{k}" for k in range(len(layout.fields))]
+        wanted = [(f, k) for k, f in enumerate(layout.columns)]
+        names = keys = [f"f{k}" for k in range(len(layout.columns))]
     ptype = {"int": pa.int64(), "float": pa.float64(), "token": pa.string(), "time": pa.string()}
     try:
         table = pa_csv.read_csv(
@@ -333,8 +285,9 @@ def _fast(path: Path, data: bytes, layout: _Layout) -> _Table:
             pa_csv.ReadOptions(column_names=names, autogenerate_column_names=False,
                                use_threads=False),
             pa_csv.ParseOptions(delimiter=sep, quote_char=quote),
-            pa_csv.ConvertOptions(column_types={c: ptype[f.kind] for c, (f, _) in zip(keys, wanted)},
-                                  include_columns=keys, strings_can_be_null=False))
+            pa_csv.ConvertOptions(
+                column_types={c: ptype[f.kind] for c, (f, _) in zip(keys, wanted)},
+                include_columns=keys, strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
         raise _Fallback from None
     if table.num_rows == 0:
@@ -396,7 +349,7 @@ def _rows(path: Path, data: bytes, sep: str):
         yield line, (raw.split() if sep == " " else raw.split(sep))
 
 
-def _reference(path: Path, data: bytes, layout: _Layout) -> _Table:
+def _reference(path: Path, data: bytes, layout: Layout) -> _Table:
     rows = _rows(path, data, layout.sep)
     sep_name = _SEP_NAMES[layout.sep]
     if layout.header:
@@ -408,15 +361,16 @@ def _reference(path: Path, data: bytes, layout: _Layout) -> _Table:
         n_fields = len(header)
         labels = [f"column {header[k].strip()!r}" for _, k in wanted]
     else:
-        wanted = [(f, k) for k, f in enumerate(layout.fields)]
-        n_fields = len(layout.fields)
+        wanted = [(f, k) for k, f in enumerate(layout.columns)]
+        n_fields = len(layout.columns)
         labels = [f"field {k + 1} ({f.role})" for f, k in wanted]
     values: list[list] = [[] for _ in wanted]
     lines: list[int] = []
     time_mode: dict[int, object] = {}
     for line, row in rows:
         if len(row) != n_fields:
-            what = "header" if layout.header else "'" + " ".join(f.role for f in layout.fields) + "'"
+            roles = " ".join(f.role for f in layout.columns)
+            what = "header" if layout.header else f"'{roles}'"
             raise DataError(f"{path}:{line}: expected {n_fields} fields separated by {sep_name} "
                             f"(as the {what}), found {len(row)}")
         for j, (f, k) in enumerate(wanted):
@@ -461,33 +415,28 @@ def _default_name(path: Path) -> str:
     return path.parent.name if stem.lower() in generic and path.parent.name else stem
 
 
-def _text_loader(layout: _Layout, fmt: str):
-    def loader(path, name: str | None = None, **column_options) -> Interactions:
-        path = Path(path)
-        table = _read_text(path, _with_options(layout, fmt, column_options))
-        return _interactions(table, path, fmt, name)
-
-    loader.__name__ = f"load_{fmt.replace('-', '_')}"
-    loader.__doc__ = f"Load a file in the {fmt!r} format: {FORMATS[fmt]}."
-    return loader
-
-
-load_ml100k = _text_loader(_ML100K, "ml100k")
-load_ml1m = _text_loader(_ML1M, "ml1m")
-load_authors = _text_loader(_AUTHORS, "authors")
-load_steam_seq = _text_loader(_STEAM_SEQ, "steam-seq")
-load_anime = _text_loader(_ANIME, "anime")
-load_atomic = _text_loader(_ATOMIC, "atomic")
-load_csv = _text_loader(_Layout(",", True, _GENERIC_FIELDS), "csv")
-load_tsv = _text_loader(_Layout("\t", True, _GENERIC_FIELDS), "tsv")
+def load_format(fmt: Format, path, name: str | None = None, **column_options) -> Interactions:
+    """Read ``path`` in the format ``fmt``: by its parser, or by the shared text reader (fast
+    path and reference parser) for a format given by a layout."""
+    if fmt.parser is not None:
+        return fmt.parser(path, name=name, **column_options)
+    path = Path(path)
+    table = _read_text(path, _with_options(fmt.layout, fmt.name, column_options))
+    return _interactions(table, path, fmt.name, name)
 
 
 # --------------------------------------------------------------------------------------------
 # MovieLens csv (+ the movies.csv cross-check) and the bundled dataset
 # --------------------------------------------------------------------------------------------
 def _movie_ids(path: Path) -> np.ndarray:
-    table = _read_text(path, _Layout(",", True, (_Field("item", "int", ("movieId",)),)))
+    table = _read_text(path, Layout(",", True, (Column("item", "int", ("movieId",)),)))
     return table.columns["item"]
+
+
+_MOVIELENS = Layout(",", True, (Column("user", "int", ("userId",)),
+                                Column("item", "int", ("movieId",)),
+                                Column("rating", "float", ("rating",)),
+                                Column("time", "float", ("timestamp",))))
 
 
 def load_movielens_csv(path, movies="auto", name: str | None = None,
@@ -562,7 +511,8 @@ def load_steam_json(path, name: str | None = None, user_col: str = "user_id",
     ``ast.literal_eval`` (never ``eval``); ``items`` in list order is the time order.
 
     ``rating_col`` names an item field to keep as the rating (e.g. ``playtime_forever``).
-    Users with an empty item list yield no rows; they are counted in ``meta['users_without_items']``.
+    Users with an empty item list yield no rows; they are counted in
+    ``meta['users_without_items']``.
     """
     if set(column_options) - {"time_col"} or column_options.get("time_col"):
         raise DataError(f"format 'steam-json' takes user_col, item_col and rating_col only "
@@ -635,7 +585,7 @@ def load_parquet(path, name: str | None = None, **column_options) -> Interaction
     import pyarrow.parquet as pq
 
     path = Path(path)
-    layout = _with_options(_Layout(",", True, _GENERIC_FIELDS), "parquet", column_options)
+    layout = _with_options(Layout(",", True, _GENERIC_COLUMNS), "parquet", column_options)
     if not path.exists():
         raise DataError(f"{path}: no such file")
     try:
@@ -653,7 +603,7 @@ def load_parquet(path, name: str | None = None, **column_options) -> Interaction
     return _interactions(_Table(cols, None), path, "parquet", name)
 
 
-def _parquet_column(path: Path, name: str, f: _Field, col: pa.Array) -> np.ndarray:
+def _parquet_column(path: Path, name: str, f: Column, col: pa.Array) -> np.ndarray:
     where = f"{path}: column {name!r}"
     if col.null_count:
         row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]) + 1
@@ -714,62 +664,75 @@ def _check_values(where: str, col: pa.Array, parse, convert: bool = False):
 
 
 # --------------------------------------------------------------------------------------------
-# format detection and the entry point
+# the formats: one record each
 # --------------------------------------------------------------------------------------------
-_LOADERS = {
-    "movielens-csv": load_movielens_csv, "ml100k": load_ml100k, "atomic": load_atomic,
-    "ml1m": load_ml1m, "anime": load_anime, "steam-json": load_steam_json,
-    "steam-seq": load_steam_seq, "authors": load_authors, "csv": load_csv, "tsv": load_tsv,
-    "parquet": load_parquet,
-}
-KNOWN_FILES = {"ratings.csv": "movielens-csv", "ratings.dat": "ml1m", "u.data": "ml100k",
-               "rating.csv": "anime", "australian_users_items.json": "steam-json"}
+def _movielens_header(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            header = {h.strip() for h in _first_row(fh.read(65536), ",")}
+    except (OSError, csv.Error):
+        return False
+    return {"userId", "movieId"} <= header
 
 
-def detect_format(path) -> str:
-    """The format a file name implies; DataError asking for ``--format`` when it implies none."""
-    path = Path(path)
-    low = path.name.lower()
-    if low in KNOWN_FILES and low != "ratings.csv":
-        return KNOWN_FILES[low]
-    if low.endswith(".inter"):
-        return "atomic"
-    if low.endswith((".parquet", ".pq")):
-        return "parquet"
-    if low.endswith(".tsv"):
-        return "tsv"
-    if low.endswith(".csv"):
-        try:
-            with open(path, "rb") as fh:
-                header = {h.strip() for h in _first_row(fh.read(65536), ",")}
-        except (OSError, csv.Error):
-            header = set()
-        return "movielens-csv" if {"userId", "movieId"} <= header else "csv"
-    raise DataError(f"{path}: cannot tell the file format from its name; pass --format "
-                    f"(one of: {', '.join(_LOADERS)})")
+_ID4 = positional(("user", "int"), ("item", "int"), ("rating", "float"), ("time", "float"))
+
+register(Format(
+    "ml-latest-small", "the bundled MovieLens latest-small (a dataset name; no file needed)",
+    parser=load_movielens_csv))  # as the format of a file: its layout
+register(Format(
+    "movielens-csv", "MovieLens ratings.csv: header userId,movieId,rating,timestamp; ratings of "
+                     "movies missing from a movies.csv beside it are dropped and reported",
+    parser=load_movielens_csv, aliases=("movielens",), files=("ratings.csv",),
+    suffixes=(".csv",), sniff=_movielens_header, sniff_says="its header has userId and movieId"))
+register(Format(
+    "ml100k", "MovieLens-100K u.data: user item rating timestamp, tab-separated, no header",
+    layout=Layout("\t", False, _ID4), aliases=("ml-100k",), files=("u.data",)))
+register(Format(
+    "atomic", "RecBole atomic .inter: tab-separated, header user_id:token item_id:token "
+              "[rating:float] [timestamp:float], columns found by name",
+    layout=Layout("\t", True, (Column("user", "token", ("user_id",)),
+                               Column("item", "token", ("item_id",)),
+                               Column("rating", "float", ("rating",), required=False),
+                               Column("time", "float", ("timestamp",), required=False)),
+                  strip_types=True),
+    aliases=("inter", "recbole"), suffixes=(".inter",), one_per_directory=True))
+register(Format(
+    "ml1m", "MovieLens-1M ratings.dat: UserID::MovieID::Rating::Timestamp, no header",
+    layout=Layout("::", False, _ID4), aliases=("ml-1m",), files=("ratings.dat",)))
+register(Format(
+    "anime", "Kaggle Anime rating.csv: header user_id,anime_id,rating (-1 = watched, kept); "
+             "no timestamp, file order is time order",
+    layout=Layout(",", True, (Column("user", "int", ("user_id",)),
+                              Column("item", "int", ("anime_id",)),
+                              Column("rating", "float", ("rating",)))),
+    files=("rating.csv",)))
+register(Format(
+    "steam-json", "Steam australian_users_items.json: one Python-literal dict per line with "
+                  "'user_id' and 'items' (list order is time order); no timestamp",
+    parser=load_steam_json, aliases=("steam",), files=("australian_users_items.json",)))
+register(Format(
+    "steam-seq", "'user item' per line, whitespace-separated, chronological, no header",
+    layout=Layout(" ", False, positional(("user", "token"), ("item", "token"))),
+    aliases=("steam-text",)))
+register(Format(
+    "authors", "the LEPORID authors' text: 'user item rating time', space-separated, no header",
+    layout=Layout(" ", False, _ID4)))
+register(Format(
+    "csv", "comma-separated with a header; columns by name (--user-col ... or guessed from "
+           "user/user_id/userId, item/item_id/movieId/itemId, timestamp/time, rating)",
+    layout=Layout(",", True, _GENERIC_COLUMNS), suffixes=(".csv",)))
+register(Format(
+    "tsv", "tab-separated with a header; columns as for csv",
+    layout=Layout("\t", True, _GENERIC_COLUMNS), suffixes=(".tsv",)))
+register(Format(
+    "parquet", "Parquet table; columns as for csv (timestamps may be numbers or datetimes)",
+    parser=load_parquet, suffixes=(".parquet", ".pq")))
 
 
-def _resolve_dir(path: Path) -> Path:
-    for fname in KNOWN_FILES:
-        if (path / fname).is_file():
-            return path / fname
-    inter = sorted(path.glob("*.inter"))
-    if len(inter) == 1:
-        return inter[0]
-    raise DataError(f"{path}: a directory without a known interactions file "
-                    f"({', '.join(KNOWN_FILES)} or one *.inter); name the file instead")
-
-
-def normalise_format(fmt: str | None) -> str | None:
-    """Canonical format name (aliases such as ``ml-1m`` accepted); DataError for unknown names."""
-    if fmt is None:
-        return None
-    fmt = _ALIASES.get(fmt.lower(), fmt.lower())
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
-    return fmt
-
-
+# --------------------------------------------------------------------------------------------
+# the entry point
+# --------------------------------------------------------------------------------------------
 def load(name_or_path, format: str | None = None, **column_options) -> Interactions:  # noqa: A002
     """Load a bundled dataset (by name) or a file/directory (format from ``format`` or the name).
 
@@ -783,8 +746,6 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
             raise DataError(f"{name_or_path!r} is a bundled dataset; it takes no --format "
                             f"{format!r} or column options")
         return load_bundled(str(name_or_path))
-    if fmt == "ml-latest-small":  # as a format of a file: its layout
-        fmt = "movielens-csv"
     if not path.exists():
         raise DataError(f"{path}: no such file (and not a bundled dataset: "
                         f"{', '.join(BUNDLED)})")
@@ -798,6 +759,5 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
                                 f"leporid.data.load_split")
             raise DataError(f"{path}: a damaged saved split: {problem}; prepare it again with "
                             f"`leporid data prepare`")
-        path = _resolve_dir(path)
-    fmt = fmt or detect_format(path)
-    return _LOADERS[fmt](path, **column_options)
+        path = find_in_directory(path)
+    return load_format(FORMATS[fmt or detect_format(path)], path, **column_options)
