@@ -123,15 +123,15 @@ def quick_start_imports(blocked: set[str]):
         sys.modules.update(hidden)
 
 
+#: modules whose registries (module-level dicts) an example may add to
+REGISTRIES = ("leporid.init", "leporid.init.registry", "leporid.models", "leporid.data.formats")
+
+
 @contextmanager
 def registries_restored():
-    """Examples may register schemes or models: the registries are put back afterwards."""
-    import leporid.init
-    import leporid.models
-
-    modules = [leporid.init, leporid.models]
-    if importlib.util.find_spec("leporid.init.registry") is not None:
-        modules.append(importlib.import_module("leporid.init.registry"))
+    """Examples may register schemes, models or formats: the registries are put back."""
+    modules = [importlib.import_module(m) for m in REGISTRIES
+               if importlib.util.find_spec(m) is not None]
     saved = [(d, dict(d)) for m in modules for d in vars(m).values() if isinstance(d, dict)]
     try:
         yield

@@ -119,10 +119,11 @@ def register(sub) -> None:
 
     r = sub.add_parser(
         "recommend", help="top-N items for raw user ids from a trained checkpoint",
-        description="Print the top-N raw item ids (CSV user,rank,item) for the given raw user "
-                    "ids. Without --dataset the state is the user's history up to the test "
-                    "period as stored in the checkpoint, and the items of that history are "
-                    "excluded; with --dataset the user's complete history in that data is used.")
+        description="Print the top-N raw item ids (CSV user,rank,item, and title when the "
+                    "dataset has titles) for the given raw user ids. Without --dataset the "
+                    "state is the user's history up to the test period as stored in the "
+                    "checkpoint, and the items of that history are excluded; with --dataset the "
+                    "user's complete history in that data is used.")
     r.add_argument("--checkpoint", required=True, help="a model written by `leporid train`")
     r.add_argument("--users", nargs="+", required=True, metavar="RAW_ID", help="raw user ids")
     r.add_argument("-n", type=int, default=10, help="list length (default 10)")
@@ -306,7 +307,8 @@ def training_summary(model) -> str | None:
     stale = next((i for i, e in enumerate(reversed(entries)) if e.get("best")), len(entries))
     budget_left = (last["step"] < model.iterations if model.iterations
                    else last["epoch"] < model.epochs - 1e-3)
-    head = (f"stopped early at step {last['step']} ({stale} validations without improvement)"
+    plural = "s" if stale != 1 else ""
+    head = (f"stopped early at step {last['step']} ({stale} validation{plural} without improvement)"
             if stale >= model.patience and budget_left else f"trained {last['step']} steps")
     return (f"{head}; best validation {metric} {best['validation'][metric]:.4f} at step "
             f"{best['step']}")
@@ -352,11 +354,15 @@ def run_recommend(args) -> int:
         top = model.recommend(users, args.n, exclude=exclude, **extra)
     import csv
 
+    from ..data.titles import checkpoint_titles
+
+    titles = checkpoint_titles(args.checkpoint, args.dataset)  # {} when the data has none
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["user", "rank", "item"])
+    out.writerow(["user", "rank", "item"] + (["title"] if titles else []))
     for raw, row in zip(args.users, top):
         for rank, item in enumerate(row[row >= 0], 1):
-            out.writerow([raw, rank, model.item_ids_[item]])
+            item_id = model.item_ids_[item]
+            out.writerow([raw, rank, item_id] + ([titles.get(str(item_id), "")] if titles else []))
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -66,3 +67,17 @@ def _read_recbole(data: bytes) -> dict[str, str]:
         return {}
     rows = (line.split("\t") for line in lines[1:])
     return {r[key].strip(): r[title].strip() for r in rows if len(r) > max(key, title)}
+
+
+def checkpoint_titles(checkpoint, dataset=None) -> dict[str, str]:
+    """Titles for a model file written by ``leporid train``: of ``dataset`` when given, else of
+    the dataset its results file (the same name ending in ``.json``) records."""
+    if dataset is None:
+        path = Path(checkpoint)
+        stem = path.name.removesuffix(".pt").removesuffix(".train")
+        try:
+            config = json.loads(path.with_name(stem + ".json").read_text()).get("config", {})
+            dataset = config.get("dataset") if isinstance(config, dict) else None
+        except (OSError, ValueError, AttributeError):
+            return {}
+    return item_titles(dataset)
