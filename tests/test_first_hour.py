@@ -9,7 +9,6 @@ import io
 import json
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from leporid.cli import main
@@ -134,26 +133,6 @@ def test_demo_conclusion_names_the_best_and_what_to_run():
     assert "`leporid reproduce table4 --budget default`" in evidence
     assert "--dataset x.csv" in conclusion(rows, "x.csv")[2]
     assert conclusion(rows[:3], "ml-latest-small") == []
-
-
-def test_demo_ends_with_its_conclusion(tmp_path, capsys):
-    from leporid.data.synthetic import power_law_interactions
-
-    inter = power_law_interactions(60, 45, 1800, min_per_user=25, seed=5)
-    f = tmp_path / "tiny.csv"
-    rows = np.column_stack([inter.user_ids[inter.users], inter.item_ids[inter.items],
-                            inter.timestamps.astype(np.int64)])
-    f.write_text("user,item,timestamp\n" + "".join(f"{u},{i},{t}\n" for u, i, t in rows))
-    out = tmp_path / "demo"
-    assert main(["demo", "--dataset", str(f), "--min-count", "5", "--quick", "--dim", "8",
-                 "--neighbors", "20", "--device", "cpu", "--trials", "1",
-                 "--out", str(out)]) == 0
-    printed = capsys.readouterr().out.rstrip()
-    tail = printed[printed.rindex("What this shows: DLR² from"):]
-    assert "For evidence, run `leporid reproduce table4 --dataset" in " ".join(tail.split())
-    assert "report.html" not in tail and tail.rstrip().endswith("docs/reproduce.md.")
-    assert "What this shows:" in (out / "demo.md").read_text()
-    assert "What this shows:" in (out / "report.md").read_text()
 
 
 # ---------------------------------------------------------------- titles
