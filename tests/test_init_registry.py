@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import leporid.init as init
+import leporid.init.registry as registry
 from leporid.cli import main
 from leporid.data.synthetic import power_law_interactions
 from leporid.init import compute, load_embeddings, parameters, resolve_params
@@ -27,7 +28,7 @@ def small():
 @pytest.fixture
 def counting(monkeypatch):
     """A user scheme registered with the decorator; ``calls`` counts its computations."""
-    monkeypatch.setattr(init, "_REGISTRY", dict(init._REGISTRY))
+    monkeypatch.setattr(registry, "SCHEMES", dict(registry.SCHEMES))
     calls = []
 
     @init.register("counting", check=init.positive("scale"))
@@ -52,7 +53,7 @@ def test_registered_scheme_appears_everywhere(counting, small, capsys):
 
 
 def test_registration_refuses_a_signature_without_defaults(monkeypatch):
-    monkeypatch.setattr(init, "_REGISTRY", dict(init._REGISTRY))
+    monkeypatch.setattr(registry, "SCHEMES", dict(registry.SCHEMES))
     with pytest.raises(TypeError, match="needs a default"):
         init.register("bad")(lambda train, dim=64, seed=123, k=None, *args: None)
     with pytest.raises(TypeError, match="train, dim, seed"):
@@ -77,12 +78,12 @@ def test_parameters_are_checked_before_any_work(counting):
 
 
 def test_lazy_entry_resolves_on_first_use(monkeypatch):
-    monkeypatch.setattr(init, "_REGISTRY", {k: v for k, v in init._REGISTRY.items()
-                                            if k != "bpr"})
-    monkeypatch.setattr(init, "_LAZY", {"bpr": "leporid.models.bpr:bpr_initializer"})
-    assert "bpr" in init.available() and "bpr" not in init._REGISTRY
+    monkeypatch.setattr(registry, "SCHEMES", {
+        **registry.SCHEMES, "bpr": registry.Scheme("bpr", target=registry.LAZY["bpr"])})
+    assert "bpr" in init.available() and registry.SCHEMES["bpr"].function is None
     from leporid.models.bpr import bpr_initializer
-    assert init.get("bpr") is bpr_initializer and "bpr" in init._REGISTRY
+    assert init.get("bpr") is bpr_initializer
+    assert registry.SCHEMES["bpr"].function is bpr_initializer
     assert parameters("bpr")["reg"] == 0.1 and parameters("bpr")["lr"] == 0.25
 
 
@@ -290,8 +291,8 @@ def test_cache_key_fingerprints_the_code_that_was_imported(tmp_path, monkeypatch
     edited file's key: the fingerprint is taken when the scheme is registered."""
     import importlib
 
-    from leporid.init import _REGISTRY
     from leporid.init.cache import code_fingerprint
+    from leporid.init.registry import SCHEMES
 
     src = tmp_path / "leporid_tmp_scheme.py"
     src.write_text("from leporid.init import register\n\n"
@@ -300,12 +301,12 @@ def test_cache_key_fingerprints_the_code_that_was_imported(tmp_path, monkeypatch
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         importlib.import_module("leporid_tmp_scheme")
-        fn = _REGISTRY["tmp-edited"]
+        fn = SCHEMES["tmp-edited"].function
         before = code_fingerprint(fn)
         src.write_text(src.read_text() + "# edited\n")
         assert code_fingerprint(fn) == before
     finally:
-        _REGISTRY.pop("tmp-edited", None)
+        SCHEMES.pop("tmp-edited", None)
 
 
 def test_train_from_an_embedding_directory(tmp_path, capsys):
@@ -326,3 +327,20 @@ def test_train_from_an_embedding_directory(tmp_path, capsys):
             base += ["--init-file", str(emb)]
         assert main(base + argv) == 2
         assert message in capsys.readouterr().err
+
+
+def test_doc_example_registers_a_scheme_that_reaches_every_consumer(monkeypatch, capsys):
+    """docs/add-an-initialiser.md's code blocks, run as written."""
+    import re
+
+    monkeypatch.setattr(registry, "SCHEMES", dict(registry.SCHEMES))
+    doc = Path(__file__).resolve().parents[1] / "docs" / "add-an-initialiser.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) == 2
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), namespace)
+    assert main(["embed", "--list"]) == 0
+    assert "degree-random" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="std must be > 0"):
+        resolve_params("degree-random", {"std": 0.0})

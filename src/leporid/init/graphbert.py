@@ -84,7 +84,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from ..graph.compile import warm_up
 from ..graph.jaccard import _csr_arrays
-from . import positive, register
+from .registry import positive, register
 from .node2vec import interaction_graph
 
 #: graphs with at most this many nodes get the exact intimacy (one dense n x n float64 LU:

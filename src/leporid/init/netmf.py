@@ -26,7 +26,7 @@ import numpy as np
 
 from ..spectral import smallest_eigenpairs
 from ..spectral.laplacian import inv_sqrt, row_sums
-from . import positive, register
+from .registry import positive, register
 from .cache import knn_graph
 from .svd import truncated_svd
 

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from . import positive, register
+from .registry import positive, register
 
 
 def interaction_graph(train: sp.csr_matrix) -> sp.csr_matrix:

@@ -21,7 +21,7 @@ from ..graph.jaccard import resolve_device
 from ..graph.jaccard import warm_up_kernels as graph_kernels
 from ..spectral import smallest_eigenpairs, zscore
 from ..spectral.eigen import warm_up_kernels as eigen_kernels
-from . import positive, register
+from .registry import positive, register
 from .cache import knn_graph as cached_knn_graph
 
 LAPLACIANS = ("sym", "rw", "unnorm")

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from threadpoolctl import threadpool_limits
 
-from . import register
+from .registry import register
 
 
 def truncated_svd(M, k: int, seed: int = 123) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
