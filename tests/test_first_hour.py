@@ -133,6 +133,8 @@ def test_demo_conclusion_names_the_best_and_what_to_run():
     assert "`leporid reproduce table4 --budget default`" in evidence
     assert "--dataset x.csv" in conclusion(rows, "x.csv")[2]
     assert conclusion(rows[:3], "ml-latest-small") == []
+    three = [{**r, "seeds": 3} for r in rows]
+    assert "means over 3 training seeds" in conclusion(three, "ml-latest-small")[1]
 
 
 # ---------------------------------------------------------------- titles

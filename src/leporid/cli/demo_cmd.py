@@ -189,9 +189,15 @@ def conclusion(rows: list[dict], dataset) -> list[str]:
              f"{fmt(dlr2[ranked[0]])}; "
              + "; ".join(f"from {i}, {fmt(dlr2[i])}" for i in ranked[1:])
              + f". The best tuned classic model, {best['model']}, has {fmt(best)}."]
-    lines.append("This is one training seed on one split: a difference between two rows may "
-                 "be the seed's, not the method's, so the table shows a direction, not evidence "
-                 "for or against the paper's claims.")
+    seeds = max(int(r.get("seeds", 1)) for r in rows)
+    if seeds < 3:
+        lines.append(f"This is {'one training seed' if seeds == 1 else f'{seeds} seeds'} on one "
+                     "split: a difference between two rows may be the seed's, not the method's, "
+                     "so the table shows a direction, not evidence for or against the paper's "
+                     "claims.")
+    else:
+        lines.append(f"These are means over {seeds} training seeds on one split; which "
+                     "differences the seeds and users support is what the verdicts say.")
     name = "" if str(dataset) == "ml-latest-small" else f" --dataset {dataset}"
     lines.append(f"For evidence, run `leporid reproduce table4{name} --budget default` (3 seeds, "
                  "paired tests over users, a verdict per claim; `table5` for the tail users), "
