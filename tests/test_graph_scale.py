@@ -357,11 +357,11 @@ def test_auto_device_does_not_import_torch_without_a_driver():
     import subprocess
     import sys
 
-    from leporid.graph.jaccard import _gpu_driver_present
+    from leporid.utils.device import gpu_driver_present
 
-    if _gpu_driver_present():
+    if gpu_driver_present():
         pytest.skip("an NVIDIA driver is present: 'auto' legitimately imports torch here")
-    code = ("import sys; from leporid.graph.jaccard import resolve_device; "
+    code = ("import sys; from leporid.utils.device import resolve_device; "
             "assert resolve_device('auto') == 'cpu'; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

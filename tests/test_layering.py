@@ -7,15 +7,21 @@ Same-layer imports are allowed (``train`` uses ``eval``).
 
 Utilities outside the order: ``leporid/__init__.py`` (version, seed and lazy facade attributes
 such as ``leporid.seed_embeddings``; it may reach any layer, lazily), ``results.py`` (atomic
-writes, provenance; usable by every layer, imports no layer) and ``__main__.py`` (runs the cli).
+writes, provenance), the ``utils`` package (device names, scipy -> torch sparse tensors, JSON
+adapters) — both usable by every layer, importing no layer — and ``__main__.py`` (runs the cli).
 
-Lazy registry entries given as dotted strings (``"leporid.models.bpr:bpr_initializer"`` in
-``leporid.init``, ``"leporid.train.loop:train"`` in ``leporid.models.neural``) are not imports:
-they let a lower layer name an implementation that lives higher without depending on it.
+Dependencies named by a dotted string (``"leporid.models.bpr:bpr_initializer"`` in
+``leporid.init.registry``, ``"leporid.train.loop:train"`` in ``leporid.models.neural``, the
+model registry's entries) are imported at run time, so the import checks do not see them: every
+one is listed in ``DOTTED`` below, and a new one fails the test until it is listed (a lower
+layer may name a higher one this way, on purpose, and only here). Likewise every module that
+imports by a computed name (``importlib.import_module``) is listed in ``DYNAMIC_IMPORTERS``.
 """
 
 import ast
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +32,25 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PKG = SRC / "leporid"
 LAYERS = {"data": 0, "graph": 1, "spectral": 2, "init": 3, "models": 4, "train": 5, "eval": 5,
           "experiments": 6, "cli": 7}
-UTILITIES = {"__init__", "results", "__main__"}
+UTILITIES = {"__init__", "results", "__main__", "utils"}
+
+#: (module naming it, "module:attribute") for every dependency given as a dotted string
+DOTTED = {
+    ("leporid.init.registry", "leporid.models.bpr:bpr_initializer"),  # the lazy `bpr` scheme
+    ("leporid.models.neural", "leporid.train.loop:train"),            # fit() runs the loop
+    ("leporid.models", "leporid.models.bpr:BPRMF"),                   # the model registry
+    ("leporid.models", "leporid.models.dlr2:DLR2"),
+    ("leporid.models", "leporid.models.lightgcn:LightGCN"),
+    ("leporid.models", "leporid.models.ngcf:NGCF"),
+    ("leporid.models", "leporid.models.ncf:NeuMF"),
+    ("leporid.models", "leporid.models.hgn:HGN"),
+    ("leporid.models", "leporid.models.dgcf:DGCF"),
+}
+#: modules importing by a computed name: what they import is listed in DOTTED or is one of
+#: their own sub-modules (the CLI's commands, the experiments' artefacts)
+DYNAMIC_IMPORTERS = {"leporid.init.registry", "leporid.models.neural", "leporid.cli",
+                     "leporid.experiments"}
+_DOTTED_RE = re.compile(r"leporid(\.\w+)+:\w+")
 
 
 def _module_name(path: Path) -> str:
@@ -101,6 +125,91 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     monkeypatch.setattr(sys.modules[__name__], "PKG", tmp_path / "leporid")
     assert "leporid/data/bad.py:2 (data) imports leporid.models (models)" in violations()
+
+
+def dotted_strings() -> set[tuple[str, str]]:
+    """(module, string) of every string constant in ``leporid`` that is a ``module:attribute``
+    path into the package."""
+    out = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and _DOTTED_RE.fullmatch(node.value):
+                out.add((_module_name(path), node.value))
+    return out
+
+
+def dynamic_importers() -> set[str]:
+    out = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in ("import_module", "__import__"):
+                out.add(_module_name(path))
+            elif isinstance(node, ast.Name) and node.id == "__import__":
+                out.add(_module_name(path))
+    return out
+
+
+def test_every_dotted_string_dependency_is_listed():
+    assert dotted_strings() == DOTTED
+    assert dynamic_importers() == DYNAMIC_IMPORTERS
+
+
+def test_listed_dotted_strings_resolve():
+    for _, target in DOTTED:
+        module, _, attr = target.partition(":")
+        assert hasattr(importlib.import_module(module), attr), target
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the ``leporid`` modules it imports (lazy imports included; the facade
+    ``leporid`` itself, whose attributes are lazy, left out)."""
+    mods = {_module_name(p): p for p in PKG.rglob("*.py")}
+    return {name: {t for _, t in _imports(path) if t in mods and t not in (name, "leporid")}
+            for name, path in mods.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycle_at_all():
+    """No cycle of any length between any modules, packages included (lazy imports too)."""
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_planted_cycle():
+    graph = {**import_graph(), "leporid.data.loaders": {"leporid.data.split"},
+             "leporid.data.split": {"leporid.data.stats"},
+             "leporid.data.stats": {"leporid.data.loaders"}}
+    assert ["leporid.data.loaders", "leporid.data.split", "leporid.data.stats"] in cycles(graph)
 
 
 def test_no_import_cycles_between_modules():

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .utils.jsonio import jsonable
 
 
 def current_umask() -> int:
@@ -103,21 +104,6 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     buf = io.BytesIO()
     np.save(buf, np.asarray(array), allow_pickle=False)
     return atomic_write(path, buf.getvalue())
-
-
-def jsonable(x):
-    """``x`` with numpy arrays/scalars and paths turned into JSON-serialisable values."""
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, Path):
-        return str(x)
-    return x
 
 
 def provenance(config: dict, seed: int | None, fingerprint: str | None) -> dict:

@@ -1,9 +1,10 @@
 """``leporid`` command line: a thin dispatcher; each sub-command lives in its own module.
 
 Exit status: 0 success; 1 bad data or a file that cannot be read or written (an unreadable or
-malformed file, a missing file, an unknown id: ``DataError``, ``OSError``, ``KeyError``); 2 a usage error (a bad option or
-parameter value: argparse errors and the ``ValueError`` / ``TypeError`` that parameter
-validation raises, checked before any expensive work); 130 interrupted. Errors are one line,
+malformed file, a missing file, an unknown id: ``DataError``, ``OSError``, ``KeyError``); 2 a
+usage error (a bad option or parameter value: argparse errors and the ``ValueError`` /
+``TypeError`` that parameter validation raises, checked before any expensive work); 130
+interrupted. Errors are one line,
 ``leporid COMMAND: error: ...``, never a traceback (``LEPORID_DEBUG=1`` re-raises them).
 
 Only the module of the command being run is imported (so ``leporid data stats`` never imports
@@ -21,14 +22,25 @@ from .. import __version__
 
 # module name -> the sub-commands it registers (imported lazily so `--help` stays fast)
 _COMMAND_MODULES = ["demo_cmd", "data_cmd", "embed_cmd", "evaluate_cmd", "train_cmd",
-                    "reproduce_cmd", "report_cmd"]
+                    "recommend_cmd", "reproduce_cmd", "report_cmd"]
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``leporid embed: error: argument --dim: ...`` (exit 2)."""
+    """argparse with one-line errors: ``leporid embed: error: argument --dim: ...`` (exit 2).
+
+    An option no parser knows is reported by the innermost (sub-)command that was parsing
+    (``leporid train: error: unrecognized arguments: --bogus``): argparse would hand it up to
+    ``leporid``, which does not say whose options to look at.
+    """
 
     def error(self, message):  # noqa: D102
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: D102
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -72,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"leporid {args.command}: error: {msg}", file=sys.stderr)
         # bad data or files: 1; a usage error (a command's own check, or parameter validation's
         # ValueError / TypeError): 2
-        bad_data = isinstance(exc, (DataError, OSError, KeyError)) and not isinstance(exc, UsageError)
+        bad_data = (isinstance(exc, (DataError, OSError, KeyError))
+                    and not isinstance(exc, UsageError))
         return 1 if bad_data else 2
     except KeyboardInterrupt:
         print(f"leporid {args.command}: interrupted; completed work was saved", file=sys.stderr)

@@ -1,6 +1,7 @@
-"""Options and helpers shared by the sub-commands: dataset options, option value types that
-check ranges while parsing (so a bad value is a one-line usage error before any work), output
-path checks, and the one naming rule of result and checkpoint files."""
+"""Options and helpers shared by the sub-commands: dataset, seed, progress and ``--param``
+options, option value types that check ranges while parsing (so a bad value is a one-line usage
+error before any work), output path checks, the one naming rule of result and checkpoint files,
+and the result table (rows, printer)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from pathlib import Path
 from .. import DEFAULT_SEED
 
 COLUMN_OPTIONS = ("user", "item", "time", "rating")
+KS = (1, 5, 10)  # the cut-offs of every result table
+SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
+METRICS = [f"{m}@{k}" for m in SHORT for k in KS]
 
 
 class UsageError(Exception):
@@ -36,11 +40,13 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def add_dataset_args(p: argparse.ArgumentParser, split: bool = True) -> None:
-    """``--dataset NAME_OR_PATH`` ``--format FMT`` (and ``--min-count`` for split commands)."""
-    p.add_argument("--dataset", default="ml-latest-small",
-                   help="bundled dataset name (ml-latest-small) or a file path "
-                        "(default: ml-latest-small)")
+def add_dataset_args(p: argparse.ArgumentParser, split: bool = True,
+                     dataset: str | None = "ml-latest-small",
+                     dataset_help: str = "bundled dataset name (ml-latest-small) or a file path "
+                                         "(default: ml-latest-small)") -> None:
+    """``--dataset NAME_OR_PATH`` ``--format FMT`` ``--*-col`` (and ``--min-count``,
+    ``--protocol`` for split commands)."""
+    p.add_argument("--dataset", default=dataset, help=dataset_help)
     p.add_argument("--format", default=None, type=format_option,
                    help="file format when the path does not say it (see `leporid data formats`)")
     for role in COLUMN_OPTIONS:
@@ -77,6 +83,41 @@ def column_options(args) -> dict:
 def add_seed_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int_option(0, 2**32 - 1), default=DEFAULT_SEED,
                    help=f"random seed, 0 to 2^32-1 (default {DEFAULT_SEED})")
+
+
+def add_progress_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def show_progress(args) -> bool:
+    """Progress bars: on a terminal, unless ``--no-progress``."""
+    return sys.stderr.isatty() and not getattr(args, "no_progress", False)
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """argparse type of ``--param``-like options: ``key=value`` -> (key, value), the value
+    parsed as bool / None / int / float / string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expects KEY=VALUE, got {text!r}")
+    low = raw.strip().lower()
+    if low in ("true", "false"):
+        return key, low == "true"
+    if low in ("none", "null"):
+        return key, None
+    for cast in (int, float):
+        try:
+            return key, cast(raw)
+        except ValueError:
+            pass
+    return key, raw.strip()
+
+
+def add_param_arg(p: argparse.ArgumentParser, help_text: str, option: str = "--param") -> None:
+    """A repeatable ``KEY=VALUE`` option (a list of (key, value) pairs)."""
+    p.add_argument(option, action="append", default=[], type=parse_param, metavar="KEY=VALUE",
+                   help=help_text)
 
 
 def _option_type(integer: bool, **rule):
@@ -216,8 +257,10 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
                    help="write the split used as CSV user,item,timestamp,part (raw ids)")
 
 
-def check_export_paths(args) -> None:
-    """Refuse bad ``--save-recommendations`` / ``--save-split`` paths before any work."""
+def check_result_paths(args) -> None:
+    """Refuse a bad ``--out`` and bad ``--save-recommendations`` / ``--save-split`` paths
+    before any work."""
+    check_output_dir(args.out)
     check_output_file(args.save_recommendations, "--save-recommendations")
     check_output_file(args.save_split, "--save-split")
 
@@ -234,3 +277,22 @@ def write_exports(args, split, test: dict, paths: dict) -> None:
         paths["split"] = export_split_csv(split, args.save_split)
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}")
+
+
+def result_rows(results: dict[str, dict]) -> list[dict]:
+    """One row per (part, user group) with every metric of ``evaluate``'s result."""
+    rows = []
+    for part, res in results.items():
+        for group in ("all", "tail"):
+            rows.append({"part": part, "users": group, **res[group]})
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    """The result rows as a Markdown table, metrics by their short names (``P@10``)."""
+    from ..results import markdown_table
+
+    cols = ["part", "users", "n_users"] + [f"{m}@{k}" for k in KS for m in SHORT]
+    short = [{c if "@" not in c else f"{SHORT[c.split('@')[0]]}@{c.split('@')[1]}": r.get(c)
+              for c in cols} for r in rows]
+    print(markdown_table(short), end="")

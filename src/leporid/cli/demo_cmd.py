@@ -17,6 +17,7 @@ from pathlib import Path
 from .common import (
     DefaultsHelpFormatter,
     add_dataset_args,
+    add_progress_arg,
     add_seed_arg,
     check_output_dir,
     int_option,
@@ -36,6 +37,7 @@ def register(sub) -> None:
         formatter_class=DefaultsHelpFormatter)
     add_dataset_args(p)
     add_seed_arg(p)
+    add_progress_arg(p)
     p.add_argument("--trials", type=int_option(1), default=30,
                    help="validation trials for each KNN model's hyperparameter search")
     p.add_argument("--epochs", type=int_option(1), default=None,
@@ -145,7 +147,7 @@ def run(args) -> int:
             t0 = time.perf_counter()
             given = embeddings.get(init)
             model = DLR2(init=init if given is None else given, seed=args.seed, dim=args.dim,
-                         **dlr2_config).fit(split, progress=True)
+                         **dlr2_config).fit(split, progress=not args.no_progress)
             row = _metrics_row("DLR²", init, evaluate(model, split, "test"),
                                time.perf_counter() - t0)
             store.put(key, row)

@@ -14,6 +14,7 @@ from .common import (
     DefaultsHelpFormatter,
     UsageError,
     add_dataset_args,
+    add_param_arg,
     add_seed_arg,
     check_output_dir,
     column_options,
@@ -29,8 +30,6 @@ AUTHORS_GAP_FACTOR, AUTHORS_SLACK = 2, 10_000
 
 
 def register(sub) -> None:
-    from .evaluate_cmd import parse_param
-
     p = sub.add_parser(
         "embed", help="compute user and item embeddings (LEPORID, LE, SVD, NetMF, node2vec, ...)",
         description="Compute user and item embeddings with any registered initialiser "
@@ -46,8 +45,7 @@ def register(sub) -> None:
                    help="embed this interaction file as it is (overrides --dataset)")
     p.add_argument("--method", default="leporid",
                    help="initialiser name (see --list)")
-    p.add_argument("--param", action="append", default=[], type=parse_param,
-                   metavar="KEY=VALUE", help="initialiser parameter (repeatable; see --list)")
+    add_param_arg(p, "initialiser parameter (repeatable; see --list)")
     p.add_argument("--list", action="store_true",
                    help="list the initialisers, their parameters and defaults, and exit")
     p.add_argument("--neighbors", type=int_option(1), default=None,

@@ -8,48 +8,27 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
 from .common import (
+    KS,
+    METRICS,
     add_dataset_args,
     add_export_args,
+    add_param_arg,
+    add_progress_arg,
     add_seed_arg,
-    check_export_paths,
-    check_output_dir,
-    dataset_stem,
+    check_result_paths,
     float_option,
     int_option,
     load_split,
+    print_table,
+    result_rows,
     result_stem,
     seed_part,
+    show_progress,
     write_exports,
 )
-
-KS = (1, 5, 10)
-SHORT = {"HR": "HR", "Precision": "P", "Recall": "R", "F1": "F1", "NDCG": "NDCG"}
-METRICS = [f"{m}@{k}" for m in SHORT for k in KS]
-_stem = dataset_stem  # the name ``train`` imports
-
-
-def parse_param(text: str) -> tuple[str, object]:
-    """``key=value`` -> (key, value) with value parsed as bool / None / int / float / string."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--param expects key=value, got {text!r}")
-    low = raw.strip().lower()
-    if low in ("true", "false"):
-        return key, low == "true"
-    if low in ("none", "null"):
-        return key, None
-    for cast in (int, float):
-        try:
-            return key, cast(raw)
-        except ValueError:
-            pass
-    return key, raw.strip()
 
 
 def register(sub) -> None:
@@ -63,8 +42,7 @@ def register(sub) -> None:
     add_dataset_args(p)
     p.add_argument("--model", default="itemknn",
                    help="model name: toppop, itemknn, userknn, slim, bpr, ... (default itemknn)")
-    p.add_argument("--param", action="append", default=[], type=parse_param, metavar="KEY=VALUE",
-                   help="model parameter (repeatable); with --tune it pins that parameter")
+    add_param_arg(p, "model parameter (repeatable); with --tune it pins that parameter")
     p.add_argument("--tune", action="store_true",
                    help="search hyperparameters on validation (optuna TPE), then test once")
     p.add_argument("--trials", type=int_option(1), default=30, help="tuning trials (default 30)")
@@ -76,30 +54,14 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int_option(1), default=1024,
                    help="users scored per batch in evaluation (default 1024)")
     add_seed_arg(p)
+    add_progress_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
     add_export_args(p)
     p.set_defaults(func=run)
 
 
-def result_rows(results: dict[str, dict]) -> list[dict]:
-    """One row per (part, user group) with every metric of ``evaluate``'s result."""
-    rows = []
-    for part, res in results.items():
-        for group in ("all", "tail"):
-            rows.append({"part": part, "users": group, **res[group]})
-    return rows
-
-
-def _print_table(rows: list[dict]) -> None:
-    from ..results import markdown_table
-
-    cols = ["part", "users", "n_users"] + [f"{m}@{k}" for k in KS for m in SHORT]
-    short = [{c if "@" not in c else f"{SHORT[c.split('@')[0]]}@{c.split('@')[1]}": r.get(c)
-              for c in cols} for r in rows]
-    print(markdown_table(short), end="")
-
-
 def run(args) -> int:
+    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
     from ..models import MODELS, make_model, model_class
     from ..results import atomic_write, provenance, write_table
@@ -110,8 +72,7 @@ def run(args) -> int:
     if "seed" in model_class(args.model)._param_names():
         params.setdefault("seed", args.seed)
     make_model(args.model, **params)  # validates the parameters before the data is read
-    check_output_dir(args.out)
-    check_export_paths(args)
+    check_result_paths(args)
     split = load_split(args)
     want_topn = bool(args.save_recommendations)
     t0 = time.perf_counter()
@@ -121,7 +82,7 @@ def run(args) -> int:
 
         res = tune_model(args.model, split, args.trials, timeout=args.timeout,
                          metric=args.metric, seed=args.seed, ks=KS, batch_size=args.batch_size,
-                         progress=sys.stderr.isatty(), return_topn=want_topn, fixed=params)
+                         progress=show_progress(args), return_topn=want_topn, fixed=params)
         model, test = res["model"], res["test"]
         validation = res["validation"]
         tuning = {"trials": res["n_trials"], "metric": res["metric"],
@@ -137,13 +98,13 @@ def run(args) -> int:
                         return_topn=want_topn)
     seconds = time.perf_counter() - t0
     rows = result_rows({"validation": validation, "test": test})
-    _print_table(rows)
+    print_table(rows)
 
     model_params = model.get_params() if hasattr(model, "get_params") else params
     config = {"command": "evaluate", "dataset": args.dataset, "format": args.format,
               "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
               "params": model_params,
-              "tune": tuning, "ks": list(KS), "tail_fraction": 0.25,
+              "tune": tuning, "ks": list(KS), "tail_fraction": TAIL_FRACTION,
               "batch_size": args.batch_size}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),

@@ -8,7 +8,7 @@ import re
 import sys
 import time
 
-from .common import add_dataset_args, int_option
+from .common import add_dataset_args, add_progress_arg, int_option
 
 ARTEFACT_HELP = ("table2 (statistics), table3 (inits x neural models), table4 (vs classic "
                  "models), table5 (tail users), table6 (losses), table7 (architectures), fig2 "
@@ -50,7 +50,7 @@ def register(sub) -> None:
                    help="processes computing cells at once (default 1); models train with one "
                         "torch thread by default, so on N cores use --jobs N")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_arg(p)
     p.set_defaults(func=run)
 
 
@@ -112,7 +112,7 @@ def _start_workers(args) -> list:
 
 def run(args) -> int:
     from ..experiments import BUDGETS, DATALESS, Context, reproduce
-    from ..graph.jaccard import resolve_device
+    from ..utils.device import resolve_device
     from .common import UsageError
 
     if args.jobs > 1 and args.fresh:

@@ -1,11 +1,9 @@
-"""``leporid train`` (train any registered neural model, select on validation, test once) and
-``leporid recommend`` (top-N raw item ids for raw user ids from a trained checkpoint).
+"""``leporid train``: train any registered neural model, select on validation, test once.
 
     leporid train --model dlr2 --dataset ml-latest-small --init leporid
     leporid train --model bpr --dataset data/ml-100k.inter --init leporid --param reg=1e-3
     leporid train --model dlr2 --dataset data/ml-100k.inter --init random --arch revnet --loss s
     leporid train --model bpr --tune --trials 20
-    leporid recommend --checkpoint results/train_ml-latest-small_dlr2_leporid.pt --users 1 42 -n 10
 
 Every option is checked before the data is loaded; a bad one exits with status 2 and one line.
 This module imports neither torch nor the models while the parser is built.
@@ -13,17 +11,24 @@ This module imports neither torch nor the models while the parser is built.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from .common import (
+    KS,
     UsageError,
     add_dataset_args,
     add_export_args,
+    add_param_arg,
+    add_progress_arg,
     add_seed_arg,
+    check_result_paths,
     load_split,
+    print_table,
+    result_rows,
+    result_stem,
     seed_part,
+    show_progress,
     write_exports,
 )
 
@@ -36,11 +41,14 @@ _OPTIONS = {"dim": "dim", "epochs": "epochs", "iterations": "iterations",
             "arch": "arch", "loss": "loss", "margin_s": "margin_s", "margin_g": "margin_g",
             "g_distance": "g_distance", "score_with": "score_with", "g_metric": "g_metric",
             "seq_len": "seq_len"}
-KS_ALLOWED = (1, 5, 10)
+#: DLR²'s categorical options: option -> its choices (the model checks them again)
+DLR2_CHOICES = {"arch": ("resnet", "revnet", "onlyconv", "noconv"), "loss": ("both", "s", "g"),
+                "g_distance": ("euclidean", "squared"), "score_with": ("s", "g"),
+                "g_metric": ("euclidean", "l1")}
 
 
 def register(sub) -> None:
-    """Add the ``train`` and ``recommend`` sub-commands."""
+    """Add the ``train`` sub-command."""
     from ..models import neural_models
 
     names = neural_models()
@@ -56,13 +64,12 @@ def register(sub) -> None:
     p.add_argument("--init", default="random",
                    help="initialiser of the user/item embeddings: leporid, le, random, ... "
                         "(see `leporid embed`; default random)")
-    p.add_argument("--init-param", action="append", default=[], metavar="KEY=VALUE",
-                   help="initialiser option, e.g. n_neighbors=1000 or alpha=0.7 (repeatable)")
+    add_param_arg(p, "initialiser option, e.g. n_neighbors=1000 or alpha=0.7 (repeatable)",
+                  option="--init-param")
     p.add_argument("--init-file", default=None, metavar="DIR",
                    help="start from the embeddings `leporid embed` wrote to DIR (rows matched "
                         "to this split by id; replaces --init)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="model parameter, e.g. reg=1e-3 (repeatable; see the model's docstring)")
+    add_param_arg(p, "model parameter, e.g. reg=1e-3 (repeatable; see the model's docstring)")
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="keep the initial embeddings fixed (the authors' code for LE/LEPORID); "
                         "default: fine-tune them (the paper)")
@@ -91,19 +98,19 @@ def register(sub) -> None:
                         "machine; try 2+ on a quiet one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
     d = p.add_argument_group("DLR² options")
-    d.add_argument("--arch", default=None, choices=("resnet", "revnet", "onlyconv", "noconv"),
+    d.add_argument("--arch", default=None, choices=DLR2_CHOICES["arch"],
                    help="feature network (Table 7; default resnet)")
-    d.add_argument("--loss", default=None, choices=("both", "s", "g"),
+    d.add_argument("--loss", default=None, choices=DLR2_CHOICES["loss"],
                    help="L_S + L_G, or one alone (Table 6; default both)")
     d.add_argument("--margin-s", type=float, default=None,
                    help="m_S of L_S (default 0.5, the authors' code; the paper's 0 lets S "
                         "collapse to 0)")
     d.add_argument("--margin-g", type=float, default=None, help="m_G of L_G (default 0.5)")
-    d.add_argument("--g-distance", default=None, choices=("euclidean", "squared"),
+    d.add_argument("--g-distance", default=None, choices=DLR2_CHOICES["g_distance"],
                    help="distance inside L_G (default euclidean)")
-    d.add_argument("--score-with", default=None, choices=("s", "g"),
+    d.add_argument("--score-with", default=None, choices=DLR2_CHOICES["score_with"],
                    help="rank items with S or with G (default s)")
-    d.add_argument("--g-metric", default=None, choices=("euclidean", "l1"),
+    d.add_argument("--g-metric", default=None, choices=DLR2_CHOICES["g_metric"],
                    help="distance to G(s) when ranking with G (default euclidean)")
     d.add_argument("--seq-len", type=int, default=None, help="l, items in the state (default 5)")
     d.add_argument("--bf16", default=None, choices=("auto", "on", "off"),
@@ -111,42 +118,12 @@ def register(sub) -> None:
     d.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                    default=None, help="NCHW instead of NHWC convolutions")
     add_seed_arg(p)
+    add_progress_arg(p)
     p.add_argument("--out", default="results", help="results folder (default results/)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore (and overwrite) an existing training checkpoint")
     add_export_args(p)
     p.set_defaults(func=run)
-
-    r = sub.add_parser(
-        "recommend", help="top-N items for raw user ids from a trained checkpoint",
-        description="Print the top-N raw item ids (CSV user,rank,item, and title when the "
-                    "dataset has titles) for the given raw user ids. Without --dataset the "
-                    "state is the user's history up to the test period as stored in the "
-                    "checkpoint, and the items of that history are excluded; with --dataset the "
-                    "user's complete history in that data is used.")
-    r.add_argument("--checkpoint", required=True, help="a model written by `leporid train`")
-    r.add_argument("--users", nargs="+", required=True, metavar="RAW_ID", help="raw user ids")
-    r.add_argument("-n", type=int, default=10, help="list length (default 10)")
-    r.add_argument("--dataset", default=None,
-                   help="optional: take the users' full history from this dataset")
-    r.add_argument("--format", default=None, help="file format of --dataset")
-    r.add_argument("--min-count", type=int, default=20,
-                   help="k-core used when --dataset is a raw file (default 20)")
-    r.add_argument("--device", default=None, help="cpu or cuda (default: the checkpoint's)")
-    r.set_defaults(func=run_recommend)
-
-
-def _parse_pairs(texts, option: str) -> dict:
-    from .evaluate_cmd import parse_param
-
-    out = {}
-    for t in texts:
-        try:
-            k, v = parse_param(t)
-        except Exception as exc:  # noqa: BLE001 - argparse's ArgumentTypeError
-            raise UsageError(f"{option}: {exc}") from None
-        out[k] = v
-    return out
 
 
 def check_metric(metric: str) -> None:
@@ -155,9 +132,9 @@ def check_metric(metric: str) -> None:
 
     short = {"P": "Precision", "R": "Recall"}
     name, _, k = str(metric).partition("@")
-    if short.get(name, name) not in METRICS or not k.isdigit() or int(k) not in KS_ALLOWED:
+    if short.get(name, name) not in METRICS or not k.isdigit() or int(k) not in KS:
         raise UsageError(f"--metric {metric!r}: use NAME@K with NAME in {', '.join(METRICS)} "
-                         f"and K in {', '.join(map(str, KS_ALLOWED))}, e.g. HR@10")
+                         f"and K in {', '.join(map(str, KS))}, e.g. HR@10")
 
 
 def model_params(args, cls) -> dict:
@@ -167,11 +144,10 @@ def model_params(args, cls) -> dict:
         params["bf16"] = {"auto": None, "on": True, "off": False}[args.bf16]
     if getattr(args, "channels_last", None) is not None:
         params["channels_last"] = args.channels_last
-    params.update(init=args.init, init_params=_parse_pairs(args.init_param, "--init-param"),
-                  seed=args.seed)
+    params.update(init=args.init, init_params=dict(args.init_param), seed=args.seed)
     if args.freeze_embeddings:
         params["freeze_embeddings"] = True
-    params.update(_parse_pairs(args.param, "--param"))
+    params.update(args.param)
     known = cls._param_names()
     unknown = [k for k in params if k not in known]
     if unknown:
@@ -230,28 +206,29 @@ def with_init_file(path, params: dict, split) -> dict:
 
 
 def run(args) -> int:
+    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
     from ..results import provenance, write_table
     from ..train.loop import format_entry
-    from .evaluate_cmd import KS, _print_table, _stem, result_rows
 
     cls, params = validate(args)
+    check_result_paths(args)
     split = load_split(args)
     print(f"{args.dataset}: {split.n_users} users, {split.n_items} items, "
           f"{split.train.nnz} training interactions", flush=True)
     if args.init_file is not None:
         params = with_init_file(args.init_file, params, split)
     init_name = "file" if args.init_file is not None else args.init
-    stem = Path(args.out) / "_".join(x for x in ("train", _stem(args.dataset), args.model,
-                                                  init_name, seed_part(args.seed)) if x)
-    tty = sys.stderr.isatty()
+    stem = result_stem(args.out, "train", args.dataset, args.model, init_name,
+                       seed_part(args.seed))
+    bars = show_progress(args)
     t0 = time.perf_counter()
     tuning = None
     if args.tune:
         from ..train.tuning import tune_model
 
         res = tune_model(args.model, split, args.trials, metric=params.get("metric", "HR@10"),
-                         seed=args.seed, ks=KS, progress=tty, fixed=params)
+                         seed=args.seed, ks=KS, progress=bars, fixed=params)
         model = res["model"]
         tuning = {"trials": res["n_trials"], "metric": res["metric"],
                   "best_value": res["best_value"], "best_params": res["best_params"]}
@@ -264,8 +241,8 @@ def run(args) -> int:
         elif ckpt.exists():
             print(f"resuming from {ckpt} (--fresh to start over)", flush=True)
         try:
-            model.fit(split, progress=tty, checkpoint=ckpt,
-                      callbacks=() if tty else
+            model.fit(split, progress=bars, checkpoint=ckpt,
+                      callbacks=() if bars else
                       (lambda e: print(format_entry(e, model.metric), flush=True),))
         except ValueError as exc:
             if str(ckpt) in str(exc):
@@ -278,12 +255,12 @@ def run(args) -> int:
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
     rows = result_rows({"validation": validation, "test": test})
-    _print_table(rows)
+    print_table(rows)
 
     config = {"command": "train", "dataset": args.dataset, "format": args.format,
               "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
               "params": json_params(model), "tune": tuning, "ks": list(KS),
-              "tail_fraction": 0.25}
+              "tail_fraction": TAIL_FRACTION}
     meta = {**provenance(config, args.seed, split.fingerprint()),
             "split_report": dict(getattr(split, "report", {}) or {}),
             "n_users": split.n_users, "n_items": split.n_items,
@@ -318,78 +295,3 @@ def json_params(model) -> dict:
     import json
 
     return json.loads(model.params_json())
-
-
-def run_recommend(args) -> int:
-    import numpy as np
-
-    from ..models import load_model
-    from ..models.neural import SequentialRecommender, check_device
-
-    if args.n < 1:
-        raise UsageError(f"-n must be >= 1, got {args.n}")
-    if args.device is not None:
-        try:
-            check_device(args.device)
-        except ValueError as exc:
-            raise UsageError(f"--device: {exc}") from None
-    try:
-        model = load_model(args.checkpoint, device=args.device)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not hasattr(model, "recommend") or not hasattr(model, "user_ids_"):
-        raise UsageError(f"{args.checkpoint}: a {type(model).__name__} file has no raw ids; "
-                         "use a model written by `leporid train`")
-    index = {str(u): i for i, u in enumerate(model.user_ids_.tolist())}
-    missing = [u for u in args.users if u not in index]
-    if missing:
-        raise KeyError(f"{args.checkpoint}: unknown user id(s) {missing[:5]} "
-                       f"(the model knows {len(index)} users)")
-    users = np.array([index[u] for u in args.users], np.int64)
-    if args.dataset is None:
-        top = model.recommend(users, args.n)
-    else:
-        states, exclude = _full_history(model, args, args.users)
-        extra = {"states": states} if isinstance(model, SequentialRecommender) else {}
-        top = model.recommend(users, args.n, exclude=exclude, **extra)
-    import csv
-
-    from ..data.titles import checkpoint_titles
-
-    titles = checkpoint_titles(args.checkpoint, args.dataset)  # {} when the data has none
-    out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["user", "rank", "item"] + (["title"] if titles else []))
-    for raw, row in zip(args.users, top):
-        for rank, item in enumerate(row[row >= 0], 1):
-            item_id = model.item_ids_[item]
-            out.writerow([raw, rank, item_id] + ([titles.get(str(item_id), "")] if titles else []))
-    return 0
-
-
-def _full_history(model, args, raw_users):
-    """States (last l items of the complete history) and excluded items (everything seen),
-    in the model's item indexing, from ``--dataset``."""
-    import numpy as np
-
-    from ..data.sequences import last_items
-
-    split = load_split(args)
-    if split.fingerprint() != model.fingerprint_:
-        print(f"note: {args.dataset} is not the data the model was trained on; users and items "
-              "are matched by raw id", file=sys.stderr)
-    item_map = {str(i): k for k, i in enumerate(model.item_ids_.tolist())}
-    to_model = np.array([item_map.get(str(i), -1) for i in split.item_ids.tolist()], np.int64)
-    split_user = {str(u): k for k, u in enumerate(split.user_ids.tolist())}
-    indptr, items = split.sequences("train", "validation", "test")
-    seqs = []
-    for raw in raw_users:
-        k = split_user.get(str(raw))
-        seq = to_model[items[indptr[k]:indptr[k + 1]]] if k is not None else np.empty(0, np.int64)
-        seqs.append(seq[seq >= 0])
-    lens = np.array([len(s) for s in seqs], np.int64)
-    sub_ptr = np.concatenate([[0], np.cumsum(lens)])
-    flat = np.concatenate(seqs) if seqs else np.empty(0, np.int64)
-    states = last_items(sub_ptr, flat, getattr(model, "seq_len", 1), model.n_items_)
-    seen = [np.unique(s) for s in seqs]
-    ex_ptr = np.concatenate([[0], np.cumsum([len(s) for s in seen])])
-    return states, (ex_ptr, np.concatenate(seen) if seen else np.empty(0, np.int64))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import DEFAULT_SEED
 from .interactions import Interactions
 
 
 def power_law_interactions(n_users: int, n_items: int, n_interactions: int, *,
                            item_exponent: float = 0.9, user_sigma: float = 1.0,
                            min_per_user: int = 20, communities: int = 0,
-                           affinity: float = 0.0, seed: int = 123,
+                           affinity: float = 0.0, seed: int = DEFAULT_SEED,
                            name: str = "synthetic") -> Interactions:
     """About ``n_interactions`` distinct (user, item) events with timestamps.
 

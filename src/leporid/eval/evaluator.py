@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.stats import tail_indices
+from ..data.stats import TAIL_FRACTION, tail_indices
 from ..data.validation import check_number
 from ..models.base import check_part, top_k
 from .metrics import aggregate, per_user_metrics
 
 
-def tail_users(split, fraction: float = 0.25) -> np.ndarray:
+def tail_users(split, fraction: float = TAIL_FRACTION) -> np.ndarray:
     """Sorted indices of the ``floor(fraction * n_users)`` users with the fewest training
     interactions (ties: lower user index first)."""
     return np.sort(tail_indices(np.diff(split.train.indptr), fraction, include_zero=True))
@@ -69,7 +69,7 @@ PROGRESS_PAIRS = 10_000_000
 
 
 def evaluate(model, split, part: str = "test", ks=(1, 5, 10), batch_size: int = 1024,
-             tail_fraction: float = 0.25, return_topn: bool = False,
+             tail_fraction: float = TAIL_FRACTION, return_topn: bool = False,
              progress: bool | None = None, per_user: bool = False, users=None) -> dict:
     """Evaluate ``model`` (anything with ``score(users, part)``) on ``part`` of ``split``.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import DEFAULT_SEED
 from .grid import Cell
 from .render import write_artefact
 from .stats import claim, paired_test
@@ -67,7 +68,7 @@ def embeddings(adjs: np.ndarray, alpha: float, dims: int) -> np.ndarray:
 
 
 def simulate(graphs: int = 50, n: int = 100, m: int = 10, dims: int = 40, insertions: int = 30,
-             seed: int = 123, alphas: dict | None = None) -> dict:
+             seed: int = DEFAULT_SEED, alphas: dict | None = None) -> dict:
     """Per node of every graph: degree before the addition and mean change per method."""
     alphas = alphas or ALPHAS
     rng = np.random.default_rng(seed)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import DEFAULT_SEED
+
 HOLDS, FAILS, NOISE, NOT_RUN = "holds", "does not hold", "within noise", "not run"
 LEVEL = 0.05
 
@@ -54,7 +56,7 @@ def similar(a, b, level: float = LEVEL) -> dict:
     return t
 
 
-def bootstrap_diff(stat, arrays: list[np.ndarray], n_boot: int = 2000, seed: int = 123,
+def bootstrap_diff(stat, arrays: list[np.ndarray], n_boot: int = 2000, seed: int = DEFAULT_SEED,
                    level: float = LEVEL) -> dict:
     """Paired bootstrap over users of ``stat(*resampled arrays)`` (claim: stat > 0)."""
     arrays = [np.asarray(x) for x in arrays]

@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from .. import DEFAULT_SEED
 from .compile import warm_up
 
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -250,7 +251,7 @@ def _band_tables(sig, rng):
 
 def approx_knn_rows(X, k: int, *, bands: int = 64, window: int = 64,
                     candidates: int | None = None, refine: int = REFINE, fan: int | None = None,
-                    stop: int = STOP, seed: int = 123, info: dict | None = None):
+                    stop: int = STOP, seed: int = DEFAULT_SEED, info: dict | None = None):
     """Directed approximate Jaccard KNN of the rows of binary ``X``: CSR arrays
     (indptr, indices, values) like ``knn_rows``, values exact Jaccard similarities.
 
@@ -287,7 +288,7 @@ def refined_rows(X, lists, *, refine: int = REFINE, fan: int | None = None, stop
 
 
 def lsh_neighbours(X, k: int, *, bands: int = 64, window: int = 64,
-                   candidates: int | None = None, seed: int = 123,
+                   candidates: int | None = None, seed: int = DEFAULT_SEED,
                    rows: tuple[int, int] | None = None, tables=None):
     """Steps 1-2 for rows ``lo..hi-1`` (all by default): padded lists (idx, val, count), each
     row's neighbours by descending exact similarity. ``tables`` from ``lsh_tables`` can be
@@ -391,7 +392,7 @@ def parse_approximate(spec: str | None) -> dict:
     return out
 
 
-def neighbour_recall(X, indptr, indices, k: int, *, sample: int = 200, seed: int = 123,
+def neighbour_recall(X, indptr, indices, k: int, *, sample: int = 200, seed: int = DEFAULT_SEED,
                      chunk_bytes: int = 256 << 20) -> float:
     """Mean recall of the exact K nearest neighbours over ``sample`` random rows: the share of
     a row's exact top-``k`` similarity mass reached, counting a listed neighbour as correct when
@@ -438,7 +439,7 @@ def affordable_bands(n: int, bands: int) -> int:
     return bands
 
 
-def lsh_tables(X, bands: int = 64, seed: int = 123):
+def lsh_tables(X, bands: int = 64, seed: int = DEFAULT_SEED):
     """MinHash signatures of the rows of binary CSR ``X`` and their band tables."""
     from .jaccard import _csr_arrays
 

@@ -14,8 +14,6 @@ the same algorithm with torch on the GPU.
 
 from __future__ import annotations
 
-import os
-
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +21,7 @@ from numba import njit, prange
 from tqdm.auto import tqdm
 
 from ..data.validation import check_matrix, check_number
+from ..utils.device import resolve_device
 from .compile import warm_up
 
 
@@ -111,31 +110,10 @@ def _binary_csr(X) -> sp.csr_matrix:
     return check_matrix(X)
 
 
-def _gpu_driver_present() -> bool:
-    """Whether a CUDA/ROCm driver is visible, without importing torch (a torch import costs
-    seconds and, next to pyarrow's reader threads, can abort the process at exit)."""
-    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
-                                           "/dev/dxg"))
-
-
 def _csr_arrays(X):
     """(indptr int64, indices int32): fixed index types, so each kernel has one compiled
     specialisation whatever the matrix size (scipy switches to int64 indices for large ones)."""
     return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; other values unchanged. torch is
-    imported only when a GPU driver is present."""
-    if device in ("auto", None):
-        if not _gpu_driver_present():
-            return "cpu"
-        try:
-            import torch
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:  # pragma: no cover
-            return "cpu"
-    return device
 
 
 def warm_up_kernels(quiet: bool = False) -> float:

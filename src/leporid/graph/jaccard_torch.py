@@ -12,6 +12,8 @@ import contextlib
 import numpy as np
 import torch
 
+from ..utils.sparse import torch_csr
+
 _BYTES_PER_CELL = 64  # similarity-block temporaries per (row, column) cell
 
 
@@ -95,7 +97,7 @@ def knn_rows_sparse_torch(X, k, device, block_rows=None):
     n, m = X.shape
     k = min(k, max(n - 1, 1))
     deg = np.diff(X.indptr).astype(np.float64)
-    Xs = _sparse_csr(X, device)  # n × m, stays sparse
+    Xs = torch_csr(X, device)  # n × m, stays sparse
     free = free_bytes(device)
     if block_rows is None:
         per_row = _BYTES_PER_CELL * n + 4 * m
@@ -120,17 +122,6 @@ def knn_rows_sparse_torch(X, k, device, block_rows=None):
     np.cumsum(counts, out=indptr[1:])
     return (indptr, np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int32),
             np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.float32))
-
-
-def _sparse_csr(M, device):
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(torch.as_tensor(M.indptr.astype(np.int64)),
-                                       torch.as_tensor(M.indices.astype(np.int64)),
-                                       torch.as_tensor(M.data, dtype=torch.float32),
-                                       size=M.shape).to(device)
 
 
 def knn_blocks_torch(X, deg, k, block, out_idx, out_val, out_cnt, device, bar):

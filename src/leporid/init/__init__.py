@@ -18,7 +18,6 @@ keyed by (training-matrix fingerprint, scheme, all parameters, dim, seed) unless
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,23 +36,7 @@ from .registry import (
     resolve_params,
     scheme,
 )
-
-
-@dataclass
-class Embeddings:
-    """Result of ``compute``: float32 ``user``/``item`` arrays, the scheme, its resolved
-    ``params``, ``info`` from the scheme (timings, solver details) and whether it came from the
-    cache (``cache_hit``)."""
-
-    user: np.ndarray
-    item: np.ndarray
-    scheme: str
-    params: dict
-    dim: int
-    seed: int
-    info: dict = field(default_factory=dict)
-    cache_hit: bool = False
-    seconds: float = 0.0
+from .result import Embeddings
 
 
 def binary_matrix(train) -> sp.csr_matrix:

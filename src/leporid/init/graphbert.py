@@ -82,10 +82,11 @@ import scipy.sparse as sp
 from numba import njit, prange
 from scipy.sparse.csgraph import shortest_path
 
+from .. import DEFAULT_SEED
 from ..graph.compile import warm_up
 from ..graph.jaccard import _csr_arrays
-from .registry import positive, register
 from .node2vec import interaction_graph
+from .registry import positive, register
 
 #: graphs with at most this many nodes get the exact intimacy (one dense n x n float64 LU:
 #: 2 GiB at the limit); larger ones the forward push
@@ -456,7 +457,7 @@ def _check(params, dim):
 
 
 @register("graphbert", check=_check)
-def graphbert_init(train, dim=64, seed=123, k=7, layers=2, heads=2, attr_dim=64, epochs=30,
+def graphbert_init(train, dim=64, seed=DEFAULT_SEED, k=7, layers=2, heads=2, attr_dim=64, epochs=30,
                    batch_size=256, lr=1e-3, alpha=0.15, max_hop=10, threads=2):
     """Graph-Bert pre-trained on graph recovery (random node attributes, intimacy subgraphs)."""
     import torch

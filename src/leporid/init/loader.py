@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results import atomic_save_npy
+from .result import Embeddings
 
 FILES = ("user_embeddings.npy", "item_embeddings.npy", "user_ids.npy", "item_ids.npy",
          "metadata.json")
@@ -47,8 +48,6 @@ def load_embeddings(path, split=None):
     file; extra rows are ignored); a user or item of the split missing from the files is an
     error naming how many and one example. Raises ``ValueError`` / ``FileNotFoundError``.
     """
-    from . import Embeddings
-
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"embedding directory {path} does not exist")

@@ -24,15 +24,16 @@ import time
 
 import numpy as np
 
+from .. import DEFAULT_SEED
 from ..spectral import smallest_eigenpairs
 from ..spectral.laplacian import inv_sqrt, row_sums
-from .registry import positive, register
 from .cache import knn_graph
+from .registry import positive, register
 from .svd import truncated_svd
 
 
 def netmf_matrix(W, window: int = 10, b: float = 1.0, rank: int | None = None,
-                 seed: int = 123) -> tuple[np.ndarray, dict]:
+                 seed: int = DEFAULT_SEED) -> tuple[np.ndarray, dict]:
     """``log(max(M̂, 1))`` of graph ``W`` (dense float64) and the eigen-solver details.
     ``rank=None`` uses every eigenpair (then ``M̂ = M`` exactly)."""
     n = W.shape[0]
@@ -59,7 +60,7 @@ def _check(params, dim):
 
 
 @register("netmf", check=_check)
-def netmf_init(train, dim=64, seed=123, n_neighbors=1000, window=10, b=1.0, rank=256):
+def netmf_init(train, dim=64, seed=DEFAULT_SEED, n_neighbors=1000, window=10, b=1.0, rank=256):
     """NetMF large-window (T=10, b=1, eigen-rank h) on the user and item Jaccard KNN graphs."""
     out, info = [], {"timings_s": {}}
     for side, X in (("user", train), ("item", train.T.tocsr())):

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from .. import DEFAULT_SEED
 from .registry import positive, register
 
 
@@ -81,7 +82,7 @@ def _walks(indptr, indices, starts, length, inv_p, inv_q, seed):
 
 
 def random_walks(A: sp.csr_matrix, walk_length: int = 80, walks_per_node: int = 10,
-                 p: float = 1.0, q: float = 1.0, seed: int = 123) -> np.ndarray:
+                 p: float = 1.0, q: float = 1.0, seed: int = DEFAULT_SEED) -> np.ndarray:
     """node2vec walks on graph ``A`` (sorted CSR): an int64 array (walks x walk_length); a walk
     from an isolated node is that node followed by -1 padding."""
     A = sp.csr_matrix(A)
@@ -95,7 +96,7 @@ def random_walks(A: sp.csr_matrix, walk_length: int = 80, walks_per_node: int = 
 
 
 def skipgram(walks: np.ndarray, n_nodes: int, dim: int, window: int = 10, negative: int = 5,
-             epochs: int = 1, lr: float = 0.025, seed: int = 123) -> np.ndarray:
+             epochs: int = 1, lr: float = 0.025, seed: int = DEFAULT_SEED) -> np.ndarray:
     """Skip-gram with negative sampling over ``walks`` (gensim, one thread): (n_nodes, dim)."""
     from gensim.models import Word2Vec
 
@@ -113,7 +114,7 @@ def _check(params, dim):
 
 
 @register("node2vec", check=_check)
-def node2vec_init(train, dim=64, seed=123, walk_length=80, walks_per_node=10, p=1.0, q=1.0,
+def node2vec_init(train, dim=64, seed=DEFAULT_SEED, walk_length=80, walks_per_node=10, p=1.0, q=1.0,
                   window=10, negative=5, epochs=1, lr=0.025):
     """node2vec walks (80 x 10 per node, p, q) on the user-item graph + skip-gram (gensim)."""
     n_users = train.shape[0]

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import DEFAULT_SEED
 
-def project(E: np.ndarray, projection: str = "pca", seed: int = 123) -> np.ndarray:
+
+def project(E: np.ndarray, projection: str = "pca", seed: int = DEFAULT_SEED) -> np.ndarray:
     """(n, 2) coordinates of the rows of ``E``."""
     E = np.asarray(E, np.float64)
     if projection == "pca":
@@ -30,7 +32,7 @@ def project(E: np.ndarray, projection: str = "pca", seed: int = 123) -> np.ndarr
 
 
 def plot_embeddings(user: np.ndarray, item: np.ndarray, user_counts, item_counts, path,
-                    projection: str = "pca", title: str = "", seed: int = 123) -> Path:
+                    projection: str = "pca", title: str = "", seed: int = DEFAULT_SEED) -> Path:
     """Write the two-panel PNG to ``path`` (atomically) and return the path."""
     from ..results import pyplot, save_figure
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator
 
+from .. import DEFAULT_SEED
 from .spectral_init import SpectralCore
 
 
@@ -49,7 +50,7 @@ class LeporidEmbedding(LaplacianEigenmaps):
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.5,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 seed: int = DEFAULT_SEED, tol: float = 1e-6, progress: bool = False,
                  approximate: bool | dict = False, scheduler: str | None = None):
         super().__init__(n_components=n_components, n_neighbors=n_neighbors, alpha=alpha,
                          laplacian=laplacian, output=output, device=device, seed=seed, tol=tol,

@@ -15,14 +15,15 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from .. import DEFAULT_SEED
 from ..data.validation import check_choice, check_matrix, check_number
 from ..graph import knn_graph
-from ..graph.jaccard import resolve_device
 from ..graph.jaccard import warm_up_kernels as graph_kernels
 from ..spectral import smallest_eigenpairs, zscore
 from ..spectral.eigen import warm_up_kernels as eigen_kernels
-from .registry import positive, register
+from ..utils.device import resolve_device
 from .cache import knn_graph as cached_knn_graph
+from .registry import positive, register
 
 LAPLACIANS = ("sym", "rw", "unnorm")
 OUTPUTS = ("zscore", "raw")
@@ -46,7 +47,7 @@ class SpectralCore:
 
     def __init__(self, n_components: int = 64, n_neighbors: int = 1000, alpha: float = 0.0,
                  laplacian: str = "sym", output: str = "zscore", device: str = "cpu",
-                 seed: int = 123, tol: float = 1e-6, progress: bool = False,
+                 seed: int = DEFAULT_SEED, tol: float = 1e-6, progress: bool = False,
                  approximate: bool | dict = False, scheduler: str | None = None):
         self.n_components = n_components
         self.n_neighbors = n_neighbors
@@ -240,7 +241,7 @@ def _check_spectral(params, dim):
 
 
 @register("le", check=_check_spectral)
-def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="zscore",
+def le_init(train, dim=64, seed=DEFAULT_SEED, n_neighbors=1000, laplacian="sym", output="zscore",
             device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """Laplacian Eigenmaps (α = 0) of the Jaccard KNN graphs, z-scored columns unless raw."""
     return _spectral_init("le", train, dim, seed, alpha=0.0, n_neighbors=n_neighbors,
@@ -250,7 +251,7 @@ def le_init(train, dim=64, seed=123, n_neighbors=1000, laplacian="sym", output="
 
 
 @register("leporid", check=_check_spectral)
-def leporid_init(train, dim=64, seed=123, n_neighbors=1000, alpha=0.5, laplacian="sym",
+def leporid_init(train, dim=64, seed=DEFAULT_SEED, n_neighbors=1000, alpha=0.5, laplacian="sym",
                  output="zscore", device="cpu", tol=1e-6, approximate=None, scheduler=None):
     """LEPORID (popularity-regularised LE, α = 0.5) of the Jaccard KNN graphs."""
     return _spectral_init("leporid", train, dim, seed, n_neighbors=n_neighbors,

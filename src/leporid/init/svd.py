@@ -17,10 +17,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from threadpoolctl import threadpool_limits
 
+from .. import DEFAULT_SEED
 from .registry import register
 
 
-def truncated_svd(M, k: int, seed: int = 123) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def truncated_svd(M, k: int, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(U, s, V)`` of the ``k`` largest singular triplets of ``M`` (sparse or dense),
     ``s`` descending, ``M ≈ U diag(s) Vᵀ``, signs by the rule of this module.
 
@@ -50,7 +51,7 @@ def truncated_svd(M, k: int, seed: int = 123) -> tuple[np.ndarray, np.ndarray, n
 
 
 @register("svd")
-def svd_init(train, dim=64, seed=123):
+def svd_init(train, dim=64, seed=DEFAULT_SEED):
     """Truncated SVD of the binary training matrix: users U Σ^½, items V Σ^½."""
     U, s, V = truncated_svd(train, dim, seed)
     root = np.sqrt(s)

@@ -23,6 +23,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils.jsonio import json_default
+
 SCORE_PARTS = ("validation", "test")
 
 
@@ -92,12 +94,6 @@ def topk_sparse_rows(block: np.ndarray, k: int, col_offset: int = 0, n_cols: int
     cols, vals = idx.ravel() + col_offset, vals.ravel()
     nz = vals != 0
     return rows[nz], cols[nz], vals[nz]
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"cannot store a {type(o).__name__} in a model file")
 
 
 class BaseRecommender:
@@ -219,7 +215,7 @@ class BaseRecommender:
                 meta[k] = v
         header = {"format": self.FILE_FORMAT, "class": type(self).__name__,
                   "params": self.get_params(), "attributes": meta}
-        arrays["header"] = np.asarray(json.dumps(header, default=_json_default))
+        arrays["header"] = np.asarray(json.dumps(header, default=json_default))
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         return atomic_write(path, buf.getvalue())

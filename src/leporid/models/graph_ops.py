@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils.sparse import torch_coo as to_torch_sparse
+
 
 def bipartite_adjacency(train) -> sp.csr_matrix:
     """``A = [[0, R], [R^T, 0]]`` (float64, binary) for ``train`` (users x items, sparse or
@@ -60,18 +62,6 @@ def normalized_adjacency(train) -> sp.csr_matrix:
     inv_sqrt[nz] = deg[nz] ** -0.5
     Dm = sp.diags(inv_sqrt)
     return sp.csr_matrix(Dm @ A @ Dm)
-
-
-def to_torch_sparse(matrix, device="cpu", dtype=None):
-    """A coalesced torch sparse COO tensor holding the scipy sparse ``matrix`` (float32 unless
-    ``dtype`` says otherwise), on ``device``."""
-    import torch
-
-    coo = sp.coo_matrix(matrix)
-    idx = torch.as_tensor(np.vstack([coo.row, coo.col]).astype(np.int64))
-    val = torch.as_tensor(coo.data, dtype=dtype or torch.float32)
-    return torch.sparse_coo_tensor(idx, val, coo.shape, device=device,
-                                   check_invariants=True).coalesce()
 
 
 def adjacency_tensor(train, device="cpu"):

@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils.device import check_device
+from ..utils.jsonio import json_default
 from .base import BaseRecommender, check_part, top_k
 
 TRAINER = "leporid.train.loop:train"
@@ -237,7 +239,7 @@ class NeuralRecommender(BaseRecommender):
         p = self.get_params()
         if not isinstance(p["init"], str):
             p["init"] = "arrays"       # the arrays themselves live in the weights
-        return json.dumps(p, default=_jsonable)
+        return json.dumps(p, default=json_default)
 
     def checkpoint_dict(self, state_dict=None) -> dict:
         """What ``save`` writes: tensors, strings and numbers only (``weights_only``-safe)."""
@@ -256,7 +258,7 @@ class NeuralRecommender(BaseRecommender):
         return {"format": NEURAL_FORMAT, "model": self.name, "class": type(self).__name__,
                 "params": self.params_json(),
                 "state_dict": {k: v.detach().cpu() for k, v in sd.items()},
-                "arrays": arrays, "attributes": json.dumps(attrs, default=_jsonable)}
+                "arrays": arrays, "attributes": json.dumps(attrs, default=json_default)}
 
     def save(self, path) -> Path:
         """Write the fitted model atomically (``torch.save`` of ``checkpoint_dict``)."""
@@ -318,14 +320,6 @@ class NeuralRecommender(BaseRecommender):
             raise ValueError(f"{path}: not a usable {cls.__name__} model file ({exc})") from None
 
 
-def _jsonable(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot store a {type(o).__name__} in a model file")
-
-
 def read_torch_file(path):
     """``torch.load(path, weights_only=True)`` with one clean ``ValueError`` on any failure
     (PyTorch's own advice to retry without ``weights_only`` is not passed on: never do that
@@ -340,21 +334,6 @@ def read_torch_file(path):
     except Exception as exc:  # noqa: BLE001 - one line, no traceback, no unsafe advice
         kind = "empty file" if path.stat().st_size == 0 else type(exc).__name__
         raise ValueError(f"{path}: not a readable leporid model file ({kind})") from None
-
-
-def check_device(device: str) -> str:
-    """``device`` if torch can parse it (and, for CUDA, it exists), else a ``ValueError``."""
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unsupported device {device!r}; use cpu, cuda or cuda:N")
-    return str(device)
 
 
 class EmbeddingRecommender(NeuralRecommender):

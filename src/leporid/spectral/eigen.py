@@ -27,6 +27,7 @@ import scipy.sparse.linalg as sla
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
+from .. import DEFAULT_SEED
 from ..graph.compile import warm_up
 from .laplacian import KINDS, check_graph, inv_sqrt, regularized_degrees
 from .result import EigenResult, check_residuals, finish_eigenpairs
@@ -215,7 +216,7 @@ def laplacian_residuals(W, alpha, kind, vectors, eigenvalues) -> np.ndarray:
 
 
 def smallest_eigenpairs(W, k: int = 64, *, alpha: float = 0.5, kind: str = "sym",
-                        tol: float = 1e-8, seed: int = 123, solver: str = "auto",
+                        tol: float = 1e-8, seed: int = DEFAULT_SEED, solver: str = "auto",
                         device: str = "cpu", max_residual: float = 1e-4) -> EigenResult:
     """The ``k`` smallest eigenpairs of the ``kind`` Laplacian of graph ``W`` with ``alpha``.
 

@@ -11,13 +11,14 @@ import time
 
 import torch
 
+from .. import DEFAULT_SEED
 from .eigen_torch import top_eigenpairs_torch
 from .laplacian import KINDS
 from .result import EigenResult, check_residuals, finish_eigenpairs
 
 
 def smallest_eigenpairs_dense_torch(Wt: torch.Tensor, k: int, *, alpha: float = 0.5,
-                                    kind: str = "sym", tol: float = 1e-8, seed: int = 123,
+                                    kind: str = "sym", tol: float = 1e-8, seed: int = DEFAULT_SEED,
                                     max_residual: float = 1e-4):
     """``smallest_eigenpairs`` for a dense float64 graph tensor already on its device.
 

@@ -8,28 +8,18 @@ pair's residual ``‖A y - θ y‖`` is below ``tol`` (Zhou & Saad, 2007).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-
-def _to_torch_csr(W, device, dtype):
-    W = sp.csr_matrix(W)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(torch.as_tensor(W.indptr.astype(np.int64)),
-                                       torch.as_tensor(W.indices.astype(np.int64)),
-                                       torch.as_tensor(W.data, dtype=dtype), size=W.shape,
-                                       check_invariants=False).to(device)
+from .. import DEFAULT_SEED
+from ..utils.sparse import torch_csr
 
 
-def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=123, device="cuda", degree=12,
+def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=DEFAULT_SEED, device="cuda", degree=12,
                          extra=None, max_sweeps=200, dtype=torch.float64):
     """(θ descending, vectors n × k as numpy float64, info) of ``A = diag(s) W diag(s) + diag(a)``."""
     n = W.shape[0]
-    Wt = W if isinstance(W, torch.Tensor) else _to_torch_csr(W, device, dtype)
+    Wt = W if isinstance(W, torch.Tensor) else torch_csr(W, device, dtype)
     st = torch.as_tensor(s, dtype=dtype, device=device)[:, None]
     at = torch.as_tensor(a, dtype=dtype, device=device)[:, None]
 
