@@ -1,11 +1,12 @@
-"""DLR² speed and accuracy figures (prints them; writes JSON with --out).
+r"""DLR² speed and accuracy figures (prints them; writes JSON with --out).
 
     python benchmarks/bench_dlr2.py epoch --dataset ml-100k.inter            # one epoch, windows/s
     python benchmarks/bench_dlr2.py epoch --dataset ml-100k.inter --bf16 off --nchw
     python benchmarks/bench_dlr2.py full --dataset ml-100k.inter             # default training run
     python benchmarks/bench_dlr2.py inits --dataset ml-latest-small --seeds 123 124 125
     python benchmarks/bench_dlr2.py inits --inits random --seeds 123 --param lr=5e-4
-    python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 --variants revnet noconv
+    python benchmarks/bench_dlr2.py ablation --inits leporid --seeds 123 124 --variants \
+        revnet noconv
 
 ``epoch`` times one pass over the training windows (training steps only; the closing validation
 is timed separately). ``full`` trains ``DLR2`` with its defaults (plus any ``--param``) and
@@ -206,7 +207,7 @@ def main(argv=None) -> int:
                    help="ablation: which variants (default all): " + ", ".join(VARIANTS))
     p.add_argument("--repeat", type=int, default=1, help="epoch: how many timed epochs")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="DLR2Config field (repeatable), e.g. batch_size=256")
+                   help="DLR2 parameter (repeatable), e.g. batch_size=256")
     p.add_argument("--bf16", default="auto", choices=("auto", "on", "off"))
     p.add_argument("--nchw", action="store_true", help="channels_last=False")
     p.add_argument("--threads", type=int, default=None)

@@ -31,12 +31,12 @@ def measure(split, name: str, n_users: int) -> None:
     users = val[:n_users]
     m.score(users[:4], "validation")                     # warm-up
     t = time.perf_counter()
-    ref = m.score(users, "validation")
+    ref = torch.as_tensor(m.score(users, "validation"))
     per_user = (time.perf_counter() - t) / len(users)
     m.bf16_ = True
     with torch.autocast("cpu", dtype=torch.bfloat16):
         t = time.perf_counter()
-        low = m.score(users, "validation").float()
+        low = torch.as_tensor(m.score(users, "validation"))
         per_user_bf16 = (time.perf_counter() - t) / len(users)
     top_ref, top_low = ref.topk(10).indices, low.topk(10).indices
     overlap = np.mean([len(set(a.tolist()) & set(b.tolist())) / 10

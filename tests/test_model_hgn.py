@@ -77,7 +77,10 @@ def test_gating_shapes_and_ranges():
 def _reference_scores(net, user, state):
     """r(u, j) for every item, straight from the paper's equations, item by item in numpy."""
     W = {k: v.detach().numpy().astype(np.float64) for k, v in net.state_dict().items()}
-    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+
+    def sig(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
     p = W["user_emb.weight"][user]
     real = [(pos, k) for pos, k in enumerate(state) if k != net.n_items]
     pooled = np.zeros(net.dim)
@@ -185,7 +188,7 @@ def test_user_with_two_training_items_works():
     model = HGN(**{**FAST, "seq_len": 5}, epochs=2).fit(split)
     assert model._windows[0].tolist().count(uc) == 1           # C trains on one window
     assert (model.test_states_[uc] == split.n_items).sum() == 3
-    s = model.score(np.array([uc]), "test").numpy()
+    s = model.score(np.array([uc]), "test")
     assert s.shape == (1, split.n_items) and np.isfinite(s).all()
     rec = model.recommend(np.array([uc]), n=3)
     assert not set(rec[0]) & set(split.train[uc].indices)

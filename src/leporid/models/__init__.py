@@ -1,10 +1,11 @@
 """Recommendation models: the registry, the classic baselines, and lazily loaded neural models.
 
-``MODELS`` maps a name to a model class, or -- for models that need torch -- to the class's
-dotted path ``"module:Class"``, imported on first use (so ``import leporid.models`` and the
-classic path never import torch). Adding a model needs only its module and one entry here;
-the contract test (``tests/test_model_contract.py``) then checks it, and ``leporid train`` /
-``leporid evaluate`` offer it.
+The records live in ``leporid.models.registry`` (one per model: key, class, training
+defaults). ``MODELS`` maps a name to a model class, or -- for models that need torch -- to the
+class's dotted path ``"module:Class"``, imported on first use (so ``import leporid.models`` and
+the classic path never import torch). Adding a model needs only its module and one record
+(``docs/add-a-model.md``); the contract test (``tests/test_model_contract.py``) then checks it,
+and ``leporid train`` / ``leporid evaluate`` offer it.
 
 Families (one base class each): fold-in classic models (``base.BaseRecommender``: TopPop,
 KNN, SLIM), embedding models (``neural.EmbeddingRecommender``: BPR-MF, ...), sequential models
@@ -13,42 +14,44 @@ KNN, SLIM), embedding models (``neural.EmbeddingRecommender``: BPR-MF, ...), seq
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from . import registry
 from .base import BaseRecommender, Recommender, top_k
 from .knn import ItemKNN, UserKNN, similarity_matrix
 from .slim import SLIM
 from .toppop import TopPop
 
-MODELS: dict[str, type | str] = {
-    "toppop": TopPop,
-    "itemknn": ItemKNN,
-    "userknn": UserKNN,
-    "slim": SLIM,
-    "bpr": "leporid.models.bpr:BPRMF",
-    "dlr2": "leporid.models.dlr2:DLR2",
-    "lightgcn": "leporid.models.lightgcn:LightGCN",
-    "ngcf": "leporid.models.ngcf:NGCF",
-    "ncf": "leporid.models.ncf:NeuMF",
-    "hgn": "leporid.models.hgn:HGN",
-    "dgcf": "leporid.models.dgcf:DGCF",
-}
+
+class _Models(Mapping):
+    """``MODELS[name]``: the class of a classic model, the dotted path of a neural one (read
+    from the registry's records, so a registered model appears here)."""
+
+    def __getitem__(self, name: str):
+        try:
+            r = registry.record(name)
+        except KeyError:
+            raise KeyError(name) from None
+        return r.path() if r.neural else r.load()
+
+    def __iter__(self):
+        return iter(registry.keys())
+
+    def __len__(self) -> int:
+        return len(registry.keys())
+
+
+MODELS: Mapping[str, type | str] = _Models()
 
 
 def model_class(name: str) -> type:
     """The class registered as ``name`` (``KeyError`` naming the choices)."""
-    try:
-        entry = MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
-    if isinstance(entry, str):
-        from .neural import resolve
-
-        entry = resolve(entry)
-    return entry
+    return registry.record(name).load()
 
 
 def neural_models() -> list[str]:
     """Names of the torch models (the lazily registered entries), without importing them."""
-    return sorted(k for k, v in MODELS.items() if isinstance(v, str))
+    return sorted(r.key for r in registry.RECORDS if r.neural)
 
 
 def make_model(name: str, **params) -> Recommender:
@@ -85,8 +88,8 @@ def load_model(path, device: str | None = None):
         try:
             with np.load(p, allow_pickle=False) as z:
                 header = json.loads(str(z["header"]))
-            cls = next(e for e in MODELS.values()
-                       if not isinstance(e, str) and e.__name__ == header.get("class"))
+            cls = next(r.load() for r in registry.RECORDS
+                       if not r.neural and r.path().rpartition(":")[2] == header.get("class"))
         except Exception as exc:  # noqa: BLE001 - one message naming the file
             raise ValueError(f"{p}: not a leporid model file ({type(exc).__name__})") from None
         return cls.load(p)

@@ -3,8 +3,9 @@
 A model is anything with
 
 - ``fit(split) -> self``: learn from ``split`` (classic models read ``split.train`` only);
-- ``score(users, part) -> (len(users), n_items)`` float32 scores (numpy, or a torch tensor),
-  higher = better, for ``part`` in ``{"validation", "test"}``.
+- ``score(users, part) -> (len(users), n_items)`` float32 scores as a numpy array (every
+  model, neural ones included: the evaluator and every caller need no torch), higher = better,
+  for ``part`` in ``{"validation", "test"}``.
 
 The evaluator (``leporid.eval.evaluate``) masks the non-candidate items and ranks the rest, so a
 model need not mask anything itself.

@@ -51,9 +51,11 @@ import torch
 import torch.nn.functional as F
 
 from .base import check_part, suggest
-from .bpr import bpr_loss
-from .graph_ops import bipartite_adjacency, propagation_cache_key
-from .neural import EmbeddingRecommender, _check_number, suggest_training, training_args
+from .graph_ops import bipartite_adjacency
+from .neural import suggest_training
+from .pairwise import bpr_loss, shuffled_triples
+from .propagation import GraphRecommender
+from .training import check_number
 
 
 # -- bipartite graph helpers: per-intent, differentiable edge weights (graph_ops builds the
@@ -208,32 +210,24 @@ def independence_loss(emb, factors: int):
     return total
 
 
-class DGCF(EmbeddingRecommender):
+class DGCF(GraphRecommender):
     """Disentangled Graph Collaborative Filtering (see the module docstring)."""
 
-    name = "dgcf"
     random_std = 0.1
 
-    def __init__(self, dim: int = 64, factors: int = 4, layers: int = 1,
-                 routing_iterations: int = 2, cor_weight: float = 0.01,
-                 cor_samples: int = 128, lr: float = 1e-2, reg: float = 1e-4,
-                 epochs: int = 200, batch_size: int = 8192, init="random",
-                 init_params: dict | None = None, freeze_embeddings: bool = False,
-                 weight_decay: float = 0.0, cosine: bool = False,
-                 iterations: int | None = None, metric: str = "HR@10",
-                 evals_per_epoch: int = 1, eval_every: int | None = None, patience: int = 5,
-                 seed: int = 123, threads: int | None = None, device: str = "cpu"):
-        self._set_training(**training_args(locals()))
-        self.factors = _check_number("factors", factors, 1, integer=True)
+    def __init__(self, factors: int = 4, layers: int = 1, routing_iterations: int = 2,
+                 cor_weight: float = 0.01, cor_samples: int = 128, reg: float = 1e-4,
+                 training=None, **settings):
+        self._set_training(training, settings)
+        self.factors = check_number("factors", factors, 1, integer=True)
         if self.dim % self.factors:
             raise ValueError(f"dim ({self.dim}) must be divisible by factors ({self.factors})")
-        self.layers = _check_number("layers", layers, 1, integer=True)
-        self.routing_iterations = _check_number("routing_iterations", routing_iterations, 1,
+        self.layers = check_number("layers", layers, 1, integer=True)
+        self.routing_iterations = check_number("routing_iterations", routing_iterations, 1,
                                                 integer=True)
-        self.cor_weight = _check_number("cor_weight", cor_weight, 0.0)
-        self.cor_samples = _check_number("cor_samples", cor_samples, 2, integer=True)
-        self.reg = _check_number("reg", reg, 0.0)
-        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
+        self.cor_weight = check_number("cor_weight", cor_weight, 0.0)
+        self.cor_samples = check_number("cor_samples", cor_samples, 2, integer=True)
+        self.reg = check_number("reg", reg, 0.0)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -250,20 +244,16 @@ class DGCF(EmbeddingRecommender):
                                       log=True)}
 
     # -- network ----------------------------------------------------------------------------
-    def _make_network(self, user_init, item_init):
-        net = self._embedding_tables(user_init, item_init)
+    def _make_network(self):
         self._graph = None    # the graph is data, not weights: built from edge_users_/items_
-        return net
+        return self._embedding_tables()
 
     def _build(self, data) -> None:
-        from ..data.sequences import NegativeSampler
-
         train = sp.csr_matrix(getattr(data, "train", data))
         self.edge_users_, self.edge_items_ = bipartite_edges(train)
         if len(self.edge_users_) == 0:
             raise ValueError("DGCF: the training matrix has no interactions")
         super()._build(data)
-        self._sampler = NegativeSampler(train)
 
     def propagate(self):
         """Final user and item representations from the current weights (differentiable)."""
@@ -279,10 +269,7 @@ class DGCF(EmbeddingRecommender):
 
     # -- training ---------------------------------------------------------------------------
     def batches(self, rng: np.random.Generator) -> list:
-        users, items = self.edge_users_, self.edge_items_
-        perm = rng.permutation(len(users))
-        u, i = users[perm], items[perm]
-        j = self._sampler.sample(u, rng)
+        u, i, j = shuffled_triples((self.edge_users_, self.edge_items_), self._sampler, rng)
         out, b = [], self.batch_size
         dev = self.device
         for s in range(0, len(u), b):
@@ -306,26 +293,14 @@ class DGCF(EmbeddingRecommender):
         return loss
 
     # -- scoring ----------------------------------------------------------------------------
-    def _final(self):
-        """The propagated embeddings as numpy, recomputed only when the weights changed."""
-        net = self.network_
-        key = propagation_cache_key(net)
-        cache = getattr(self, "_cache", None)
-        if cache is None or cache[0] != key:
-            with torch.no_grad():
-                eu, ei = self.propagate()
-            cache = (key, eu.cpu().numpy(), ei.cpu().numpy())
-            self._cache = cache
-        return cache[1], cache[2]
-
-    def _finish(self) -> None:
-        self._cache = None
+    def _propagate_all(self):
+        return self.propagate()
 
     def score(self, users: np.ndarray, part: str = "test") -> np.ndarray:
-        """``E_u[users] @ E_i.T`` of the final representations (float32); during training from
-        the current weights."""
+        """``E_u[users] @ E_i.T`` of the final representations (float32 numpy); during
+        training from the current weights."""
         self._check_fitted()
         check_part(part)
         users = np.asarray(users, dtype=np.int64)
-        eu, ei = self._final()
+        eu, ei = (e.cpu().numpy() for e in self.final_embeddings())
         return (eu[users] @ ei.T).astype(np.float32, copy=False)

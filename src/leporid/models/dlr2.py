@@ -45,7 +45,6 @@ shorter than ``l`` (see ``leporid.data.sequences``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -53,86 +52,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import suggest
-from .embedding import seed_embedding
-from .neural import SELECTION_PAIRS, SequentialRecommender, suggest_training, training_args
+from .dlr2_options import ARCHS, LOSSES, DLR2Config  # noqa: F401 - DLR2Config re-exported
+from .embedding import seed_tables
+from .neural import SequentialRecommender, suggest_training
 
-ARCHS = ("resnet", "revnet", "onlyconv", "noconv")
-LOSSES = ("both", "s", "g")
-
-
-# --------------------------------------------------------------------------- configuration
-@dataclass
-class DLR2Config:
-    """Everything that defines a DLR² model and its training (all JSON-serialisable)."""
-
-    # architecture
-    dim: int = 64
-    seq_len: int = 5
-    arch: str = "resnet"
-    # embeddings
-    init: str = "random"
-    init_params: dict = field(default_factory=dict)
-    freeze_embeddings: bool = False
-    # losses
-    loss: str = "both"
-    margin_s: float = 0.5                # authors' code; the paper's 0 collapses (module doc)
-    margin_g: float = 0.5
-    g_distance: str = "euclidean"        # or "squared" (mean squared difference, authors' code)
-    # ranking
-    score_with: str = "s"                # or "g"
-    g_metric: str = "euclidean"          # or "l1" (authors' code)
-    # optimisation
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    batch_size: int = 128                # windows per step (each with one positive, one negative)
-    epochs: int = 30                     # a generous maximum: training stops earlier, when
-                                         # `patience` validations bring no improvement
-    iterations: int | None = None        # total optimizer steps; overrides epochs when set
-    cosine: bool = True
-    # model selection on validation (never test)
-    metric: str = "HR@10"
-    evals_per_epoch: int = 2             # validations per epoch (and one at the end)
-    eval_every: int | None = None        # steps between validations; overrides evals_per_epoch
-    patience: int = 3                    # validations without improvement before stopping
-    selection_pairs: int | None = 25_000_000   # validation users x items above which
-                                         # selection uses a seeded user subset (neural.py)
-    # misc
-    seed: int = 123
-    threads: int | None = None           # torch CPU threads (None: 1, see train.loop.training_threads)
-    bf16: bool | None = None             # bfloat16 autocast in the feature network; None = auto
-                                         # (on when the device is a CPU with native bf16)
-    channels_last: bool = True           # NHWC convolutions (faster with oneDNN and cuDNN)
-    device: str = "cpu"
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown arch {self.arch!r}; choose from {ARCHS}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
-        if self.g_distance not in ("euclidean", "squared"):
-            raise ValueError(f"g_distance must be 'euclidean' or 'squared', got {self.g_distance!r}")
-        if self.score_with not in ("s", "g"):
-            raise ValueError(f"score_with must be 's' or 'g', got {self.score_with!r}")
-        if self.g_metric not in ("euclidean", "l1"):
-            raise ValueError(f"g_metric must be 'euclidean' or 'l1', got {self.g_metric!r}")
-        if self.dim < 1 or self.seq_len < 1:
-            raise ValueError(f"dim and seq_len must be >= 1, got {self.dim}, {self.seq_len}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.evals_per_epoch < 1:
-            raise ValueError(f"evals_per_epoch must be >= 1, got {self.evals_per_epoch}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DLR2Config:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown DLR2 option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
+_OWN = DLR2Config()       # DLR²'s own defaults, written once (dlr2_options.py)
 
 def use_bf16(setting: bool | None, device: str | torch.device = "cpu") -> bool:
     """Resolve ``DLR2Config.bf16``: ``None`` means on for a CPU with native bfloat16 support
@@ -323,18 +247,10 @@ class DLR2Network(nn.Module):
         self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=n_items)
         with torch.no_grad():
             self.item_emb.weight[n_items].zero_()
-        if user_emb is not None:
-            seed_embedding(self.user_emb, user_emb)
-        if item_emb is not None:
-            seed_embedding(self.item_emb, item_emb)
-        self.set_frozen(freeze_embeddings)
+        seed_tables([(self.user_emb, self.item_emb)], user_emb, item_emb, freeze_embeddings)
         self.feature = FeatureNetwork(dim, seq_len, arch, channels_last=channels_last)
         self.S = Discriminator(dim)
         self.G = Generator(dim)
-
-    def set_frozen(self, frozen: bool) -> None:
-        self.user_emb.weight.requires_grad_(not frozen)
-        self.item_emb.weight.requires_grad_(not frozen)
 
     def image(self, users: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
         """``(B, 1, l+1, D)``: the user row, then the state items oldest first."""
@@ -362,49 +278,38 @@ class DLR2Network(nn.Module):
 
 
 # --------------------------------------------------------------------------- the recommender
-_CONFIG_FIELDS = [f.name for f in fields(DLR2Config)]
-
-
 class DLR2(SequentialRecommender):
     """DLR² as a recommender: ``fit(split)``, ``score(users, part)``, ``save``/``load``.
 
-    Parameters are the fields of ``DLR2Config`` (e.g. ``DLR2(init="leporid", arch="revnet")``),
-    validated by it. ``fit`` trains with the generic loop (``leporid.train.loop``; model
-    selection on validation only) and keeps the best validation state. Learned state:
-    ``network_``, ``history_``, ``val_states_`` / ``test_states_`` (n_users x l item indices,
-    padding = n_items).
+    Parameters: the fields of ``DLR2Config`` (DLR²'s own options, validated by it) and the
+    training settings (``leporid.models.training.TrainingConfig``; DLR²'s defaults in
+    ``leporid.models.registry``), e.g. ``DLR2(init="leporid", arch="revnet")``. ``fit``
+    trains with the generic loop (``leporid.train.loop``; model selection on validation
+    only) and keeps the best validation state. Learned state: ``network_``, ``history_``,
+    ``val_states_`` / ``test_states_`` (n_users x l item indices, padding = n_items).
     """
 
     #: z-scored LE / LEPORID columns, as the authors feed DLR² (test HR@10 0.79 on ml-100k)
     spectral_output = "zscore"
 
-
-    name = "dlr2"
-
-    def __init__(self, dim=64, seq_len=5, arch="resnet", init="random", init_params=None,
-                 freeze_embeddings=False, loss="both", margin_s=0.5, margin_g=0.5,
-                 g_distance="euclidean", score_with="s", g_metric="euclidean", lr=1e-3,
-                 weight_decay=0.0, batch_size=128, epochs=30, iterations=None, cosine=True,
-                 metric="HR@10", evals_per_epoch=2, eval_every=None, patience=3, seed=123,
-                 threads=None, bf16=None, channels_last=True, device="cpu",
-                 selection_pairs=SELECTION_PAIRS):
-        self._set_training(**training_args(locals()))
+    def __init__(self, seq_len=_OWN.seq_len, arch=_OWN.arch, loss=_OWN.loss,
+                 margin_s=_OWN.margin_s, margin_g=_OWN.margin_g, g_distance=_OWN.g_distance,
+                 score_with=_OWN.score_with, g_metric=_OWN.g_metric, bf16=_OWN.bf16,
+                 channels_last=_OWN.channels_last, training=None, **settings):
+        self._set_training(training, settings)
         for name, v in (("margin_s", margin_s), ("margin_g", margin_g)):
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
         self.seq_len, self.arch, self.loss, self.margin_s = seq_len, arch, loss, margin_s
         self.margin_g, self.g_distance, self.score_with = margin_g, g_distance, score_with
-        self.g_metric, self.batch_size, self.bf16 = g_metric, batch_size, bf16
+        self.g_metric, self.bf16 = g_metric, bf16
         self.channels_last = channels_last
-        self.config                                    # validates the remaining fields
+        _ = self.config                                # validates DLR²'s own options
 
     @property
     def config(self) -> DLR2Config:
-        """The parameters as a ``DLR2Config`` (validated)."""
-        p = self.get_params()
-        if not isinstance(p["init"], str):
-            p["init"] = "arrays"
-        return DLR2Config(**p)
+        """DLR²'s own options as a ``DLR2Config`` (validated)."""
+        return DLR2Config(**{f: getattr(self, f) for f in DLR2Config().to_dict()})
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -415,41 +320,22 @@ class DLR2(SequentialRecommender):
                 "batch_size": suggest(trial, fixed, "batch_size", "categorical", [64, 128, 256])}
 
     # -- the training contract -------------------------------------------------------------
-    def _make_network(self, user_init, item_init):
+    def _make_network(self):
         return DLR2Network(self.n_users_, self.n_items_, self.dim, self.seq_len, self.arch,
-                           user_init, item_init, self.freeze_embeddings, self.channels_last)
+                           channels_last=self.channels_last)
 
     def _build(self, data) -> None:
-        from ..data.sequences import NegativeSampler, sliding_windows
-
         super()._build(data)
         self.bf16_ = use_bf16(self.bf16, self.device)
-        indptr, items = data.sequences("train")
-        w = sliding_windows(indptr, items, self.seq_len, self.n_items_)
-        if len(w[2]) == 0:
-            raise ValueError("no training windows: every user has fewer than 2 training items")
-        self._windows = w
-        dev = self.device
-        self._t_windows = tuple(torch.as_tensor(a, device=dev) for a in w)
-        self._sampler = NegativeSampler(data.train)
+
+    def _windows_of(self, indptr, items):
+        """Every ``l`` consecutive items and the next one (``data.sequences.sliding_windows``)."""
+        from ..data.sequences import sliding_windows
+
+        return sliding_windows(indptr, items, self.seq_len, self.n_items_)
 
     def _finish(self) -> None:
         self.bf16_ = use_bf16(self.bf16, self.device)
-
-    def batches(self, rng: np.random.Generator) -> list:
-        """Every training window once in random order, one fresh negative each."""
-        w_users = self._windows[0]
-        perm = rng.permutation(len(w_users))
-        negs = self._sampler.sample(w_users[perm], rng)
-        dev = self.device
-        perm_t, neg_t = torch.as_tensor(perm, device=dev), torch.as_tensor(negs, device=dev)
-        t_users, t_states, t_targets = self._t_windows
-        b = self.batch_size
-        out = []
-        for s in range(0, len(perm), b):
-            idx = perm_t[s:s + b]
-            out.append((t_users[idx], t_states[idx], t_targets[idx], neg_t[s:s + b]))
-        return out
 
     def batch_loss(self, batch) -> torch.Tensor:
         """``L_S + L_G`` (or one alone) of a batch; the state is computed once per window."""
@@ -466,31 +352,12 @@ class DLR2(SequentialRecommender):
         return total
 
     # -- scoring -----------------------------------------------------------------------------
-    @torch.no_grad()
-    def score_states(self, users: np.ndarray, states: np.ndarray, batch: int = 256) -> torch.Tensor:
-        """Scores (higher = better) of all items for ``users`` with the given ``states``."""
-        self._check_fitted()
+    def _score_context(self):
+        # the item half of S's first layer once per call, not once per batch of states
         net = self.network_
-        was_training = net.training
-        net.eval()
-        dev = next(net.parameters()).device
-        u = torch.as_tensor(np.asarray(users, np.int64), device=dev)
-        st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
-        out = torch.empty(len(u), self.n_items_, device=dev)
-        try:
-            # the item half of S's first layer once per call, not once per batch of states
-            c = (net.S.item_part(net.item_emb.weight[:self.n_items_])
-                 if self.score_with == "s" else None)
-            for i in range(0, len(u), batch):
-                s = net.state(u[i:i + batch], st[i:i + batch], self.bf16_)
-                out[i:i + batch] = net.rank_scores(s, self.score_with, self.g_metric,
-                                                   item_part=c)
-        finally:
-            net.train(was_training)
-        return out
+        return net.S.item_part(net.item_emb.weight[:self.n_items_]) \
+            if self.score_with == "s" else None
 
-    def score(self, users: np.ndarray, part: str) -> torch.Tensor:
-        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per DESIGN §3."""
-        self._check_fitted()
-        users = np.asarray(users, np.int64)
-        return self.score_states(users, self.states_for(users, part))
+    def _score_batch(self, users, states, context):
+        s = self.network_.state(users, states, self.bf16_)
+        return self.network_.rank_scores(s, self.score_with, self.g_metric, item_part=context)

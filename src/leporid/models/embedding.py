@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import DEFAULT_SEED
+
 
 def _as_matrix(array, what: str) -> np.ndarray:
     a = np.asarray(array)
@@ -74,7 +76,21 @@ def seed_embedding(embedding, array, padding_idx: int | None = None, freeze: boo
     return embedding
 
 
-def initial_embeddings(init, train, dim: int, seed: int = 123,
+def seed_tables(pairs, user_init, item_init, freeze: bool = False) -> None:
+    """Seed every ``(user_table, item_table)`` of ``pairs`` from the same initial arrays
+    (repeated, not split: every pair starts from the same geometry); a table shared by two
+    pairs is seeded twice with the same values. An array given as ``None`` (a model being
+    loaded: its saved weights follow) leaves its tables' values alone and only sets their
+    ``freeze`` flag."""
+    for pair in pairs:
+        for table, array in zip(pair, (user_init, item_init)):
+            if array is None:
+                table.weight.requires_grad_(not freeze)
+            else:
+                seed_embedding(table, array, freeze=freeze)
+
+
+def initial_embeddings(init, train, dim: int, seed: int = DEFAULT_SEED,
                        init_params: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(user_embeddings, item_embeddings)`` float32 for ``train`` (users x items, sparse).
 
@@ -117,7 +133,7 @@ def init_params_for(model, init, init_params: dict | None = None) -> dict:
 
 
 def seed_embeddings(user_embedding, item_embedding, data, init="leporid", dim: int | None = None,
-                    seed: int = 123, freeze: bool = False,
+                    seed: int = DEFAULT_SEED, freeze: bool = False,
                     **init_params) -> tuple[np.ndarray, np.ndarray]:
     """Seed a user and an item ``nn.Embedding`` from initialiser ``init`` in one call.
 

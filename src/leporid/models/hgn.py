@@ -38,21 +38,22 @@ Decisions
   ``pooling="weighted"`` divides by ``Σ_k a_k`` instead, as the authors' code does.
 - **Output bias.** The authors' code adds a learned per-item bias to ``r``; the paper's
   equation has none, and neither does this module.
-- **Seeding.** Three tables come from the initialiser (``init``, through
-  ``leporid.models.embedding.seed_embedding``): the user table ``P`` from the user array, and
-  **both** item tables -- the input table ``E`` (plus its zero padding row) and the output table
-  ``Q`` -- from the same item array (repeated, not split), so they start equal and diverge in
-  training; with LEPORID the item-item term then starts as the spectral similarity
-  ``Σ_k e_k·e_j``. ``freeze_embeddings`` freezes all three; the gates always train.
-  ``embedding_tables()`` returns ``[(P, E), (P, Q)]``. Scale matters for this dot-product
-  model: LE/LEPORID's default z-scored columns (std 1) start every score ~100x larger than
-  the random init and the BPR loss saturated; on ml-100k they gave test HR@10 0.74 against
-  0.81-0.82 for random and 0.81-0.83 for the raw eigenvectors (``init_params={"output":
+- **Seeding.** Three tables come from the initialiser (``init``, seeded where every model's
+  tables are, ``leporid.models.embedding.seed_tables`` over ``embedding_tables()``): the user
+  table ``P`` from the user array, and **both** item tables -- the input table ``E`` (plus its
+  zero padding row) and the output table ``Q`` -- from the same item array (repeated, not
+  split), so they start equal and diverge in training; with LEPORID the item-item term then
+  starts as the spectral similarity ``Σ_k e_k·e_j``. ``freeze_embeddings`` freezes all three;
+  the gates always train. ``embedding_tables()`` returns ``[(P, E), (P, Q)]``. Scale matters for
+  this dot-product model: LE/LEPORID's default z-scored columns (std 1) start every score ~100x
+  larger than the random init and the BPR loss saturated; on ml-100k they gave test HR@10 0.74
+  against 0.81-0.82 for random and 0.81-0.83 for the raw eigenvectors (``init_params={"output":
   "raw"}``), which is the form to use with HGN (``benchmarks/README.md``).
 - **Defaults** (measured on ml-100k, validation HR@10, one seed, random init): Adam lr 1e-3,
   batch 256 windows, ``L = 5``, ``T = 3``, up to 100 epochs with patience 5 on validation,
   no cosine schedule, and **no weight decay**: the authors' ``l2 = 1e-3`` costs 13 points of
   validation HR@10 here (0.56 vs 0.70; 1e-4 is within noise of 0). The search space covers it.
+  The training values are written in HGN's registry record (``docs/training-defaults.md``).
 - **States at scoring time** follow DESIGN.md §3 exactly as DLR² does (the framework's
   ``SequentialRecommender``): validation from the last ``L`` training items, test from the last
   ``L`` items before the test period (validation topped up from train).
@@ -68,8 +69,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import suggest
-from .embedding import seed_embedding
-from .neural import SequentialRecommender, _check_number, suggest_training, training_args
+from .embedding import seed_tables
+from .neural import SequentialRecommender, suggest_training
+from .training import check_number
 
 POOLINGS = ("mean", "weighted")
 
@@ -92,12 +94,11 @@ class HGNNetwork(nn.Module):
         bound = 1.0 / math.sqrt(dim)
         self.inst_item = nn.Parameter(torch.empty(dim).uniform_(-bound, bound))            # w_g3
         self.inst_user = nn.Parameter(torch.empty(dim, seq_len).uniform_(-bound, bound))   # W_g4
-        if user_emb is not None:
-            seed_embedding(self.user_emb, user_emb)
-            seed_embedding(self.item_emb, item_emb)
-            seed_embedding(self.out_emb, item_emb)
-        for table in (self.user_emb, self.item_emb, self.out_emb):
-            table.weight.requires_grad_(not freeze_embeddings)
+        seed_tables(self.tables(), user_emb, item_emb, freeze_embeddings)
+
+    def tables(self) -> list:
+        """``[(P, E), (P, Q)]``: the pairs seeded from the initial user and item arrays."""
+        return [(self.user_emb, self.item_emb), (self.user_emb, self.out_emb)]
 
     def gates(self, users: torch.Tensor, states: torch.Tensor):
         """``(E_S, mask, feature_gate, instance_weights, s)`` for a batch of states.
@@ -135,20 +136,15 @@ class HGN(SequentialRecommender):
     Learned state: ``network_``, ``history_``, ``val_states_`` / ``test_states_``.
     """
 
-    name = "hgn"
+    score_batch = 1024
 
-    def __init__(self, dim=64, seq_len=5, n_targets=3, pooling="mean", init="random",
-                 init_params=None, freeze_embeddings=False, lr=1e-3, weight_decay=0.0,
-                 batch_size=256, epochs=100, iterations=None, cosine=False, metric="HR@10",
-                 evals_per_epoch=1, eval_every=None, patience=5, seed=123, threads=None,
-                 device="cpu"):
-        self._set_training(**training_args(locals()))
-        self.seq_len = _check_number("seq_len", seq_len, 1, integer=True)
-        self.n_targets = _check_number("n_targets", n_targets, 1, integer=True)
+    def __init__(self, seq_len=5, n_targets=3, pooling="mean", training=None, **settings):
+        self._set_training(training, settings)
+        self.seq_len = check_number("seq_len", seq_len, 1, integer=True)
+        self.n_targets = check_number("n_targets", n_targets, 1, integer=True)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
         self.pooling = pooling
-        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -160,38 +156,17 @@ class HGN(SequentialRecommender):
                                       [128, 256, 512])}
 
     # -- the training contract -------------------------------------------------------------
-    def _make_network(self, user_init, item_init):
-        return HGNNetwork(self.n_users_, self.n_items_, self.dim, self.seq_len, self.pooling,
-                          user_init, item_init, self.freeze_embeddings)
+    def _make_network(self):
+        return HGNNetwork(self.n_users_, self.n_items_, self.dim, self.seq_len, self.pooling)
 
     def embedding_tables(self) -> list:
-        net = self.network_
-        return [(net.user_emb, net.item_emb), (net.user_emb, net.out_emb)]
+        return self.network_.tables()
 
-    def _build(self, data) -> None:
-        from ..data.sequences import NegativeSampler, target_windows
+    def _windows_of(self, indptr, items):
+        """``L`` items followed by ``T`` targets (``data.sequences.target_windows``)."""
+        from ..data.sequences import target_windows
 
-        super()._build(data)
-        indptr, items = data.sequences("train")
-        w = target_windows(indptr, items, self.seq_len, self.n_targets, self.n_items_)
-        if len(w[0]) == 0:
-            raise ValueError("no training windows: every user has fewer than 2 training items")
-        self._windows = w
-        self._t_windows = tuple(torch.as_tensor(a, device=self.device) for a in w)
-        self._sampler = NegativeSampler(data.train)
-
-    def batches(self, rng: np.random.Generator) -> list:
-        """Every training window once in random order, one fresh negative per target slot."""
-        users = self._windows[0]
-        perm = rng.permutation(len(users))
-        negs = self._sampler.sample(np.repeat(users[perm], self.n_targets), rng)
-        dev = self.device
-        perm_t = torch.as_tensor(perm, device=dev)
-        neg_t = torch.as_tensor(negs.reshape(len(perm), self.n_targets), device=dev)
-        t_users, t_states, t_targets = self._t_windows
-        b = self.batch_size
-        return [(t_users[idx], t_states[idx], t_targets[idx], neg_t[s:s + b])
-                for s in range(0, len(perm), b) for idx in (perm_t[s:s + b],)]
+        return target_windows(indptr, items, self.seq_len, self.n_targets, self.n_items_)
 
     def batch_loss(self, batch) -> torch.Tensor:
         """Mean BPR loss over the real (non-padding) targets of the batch."""
@@ -203,28 +178,6 @@ class HGN(SequentialRecommender):
         neg = (z * net.out_emb(negs)).sum(-1)
         return -F.logsigmoid(pos - neg)[real].mean()
 
-    # -- scoring -----------------------------------------------------------------------------
-    @torch.no_grad()
-    def score_states(self, users: np.ndarray, states: np.ndarray,
-                     batch: int = 1024) -> torch.Tensor:
-        """Scores ``r(u, j)`` of all items for ``users`` with the given ``states`` (padding =
-        ``n_items``), float32 (len(users), n_items)."""
-        self._check_fitted()
-        net = self.network_
-        dev = next(net.parameters()).device
-        u = torch.as_tensor(np.asarray(users, np.int64), device=dev)
-        st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
-        if st.shape != (len(u), self.seq_len):
-            raise ValueError(f"states must have shape ({len(u)}, {self.seq_len}), "
-                             f"got {tuple(st.shape)}")
-        q = net.out_emb.weight
-        out = torch.empty(len(u), self.n_items_, device=dev)
-        for i in range(0, len(u), batch):
-            out[i:i + batch] = net.query(u[i:i + batch], st[i:i + batch]) @ q.T
-        return out
-
-    def score(self, users: np.ndarray, part: str) -> torch.Tensor:
-        """(len(users), n_items) scores for ``part`` ("validation" | "test"); state per DESIGN §3."""
-        self._check_fitted()
-        users = np.asarray(users, np.int64)
-        return self.score_states(users, self.states_for(users, part))
+    # -- scoring: r(u, j) = z . q_j for every item --------------------------------------------
+    def _score_batch(self, users, states, context):
+        return self.network_.query(users, states) @ self.network_.out_emb.weight.T

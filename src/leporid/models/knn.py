@@ -5,7 +5,8 @@ Similarity between two entity vectors a (the *target*) and b (a candidate *neigh
 shrink term:
 
 - cosine      ``a.b / (|a| |b| + h)``  (``normalize=False``: the raw dot product ``a.b``)
-- asymmetric  ``a.b / (|a|^(2 alpha) |b|^(2 (1 - alpha)) + h)``  (Aiolli 2013; alpha = 0.5 is cosine)
+- asymmetric  ``a.b / (|a|^(2 alpha) |b|^(2 (1 - alpha)) + h)``  (Aiolli 2013; alpha = 0.5 is
+  cosine)
 - jaccard     ``a.b / (|a|^2 + |b|^2 - a.b + h)``                (binary data)
 - dice        ``a.b / (|a|^2 + |b|^2 + h)``                      (binary data; Dacrema et al.'s
   form, half the textbook Dice coefficient — the same ranking when h = 0)

@@ -26,8 +26,9 @@ import torch.nn as nn
 
 from .base import suggest
 from .graph_ops import spmm
-from .neural import _check_number, suggest_training, training_args
+from .neural import suggest_training
 from .propagation import PropagationRecommender
+from .training import check_number
 
 
 def light_propagate(adj, ego, layers: int):
@@ -61,20 +62,12 @@ class LightGCNNet(nn.Module):
 class LightGCN(PropagationRecommender):
     """Linear propagation over the user-item graph, mean of the layers, BPR loss."""
 
-    name = "lightgcn"
     random_std = 0.1
 
-    def __init__(self, dim: int = 64, layers: int = 3, reg: float = 1e-4, lr: float = 1e-2,
-                 epochs: int = 150, batch_size: int = 2048, init="random",
-                 init_params: dict | None = None, freeze_embeddings: bool = False,
-                 weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
-                 metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
-                 patience: int = 20, seed: int = 123, threads: int | None = 1,
-                 device: str = "cpu"):
-        self._set_training(**training_args(locals()))
-        self.layers = _check_number("layers", layers, 0, integer=True)
-        self.reg = _check_number("reg", reg, 0.0)
-        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
+    def __init__(self, layers: int = 3, reg: float = 1e-4, training=None, **settings):
+        self._set_training(training, settings)
+        self.layers = check_number("layers", layers, 0, integer=True)
+        self.reg = check_number("reg", reg, 0.0)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -83,6 +76,5 @@ class LightGCN(PropagationRecommender):
                 "layers": suggest(trial, fixed, "layers", "int", 1, 4),
                 "reg": suggest(trial, fixed, "reg", "float", 1e-6, 1e-2, log=True)}
 
-    def _make_network(self, user_init, item_init):
-        net = LightGCNNet(self.n_users_, self.n_items_, self.dim, self.layers)
-        return self._seed_tables(net, user_init, item_init)
+    def _make_network(self):
+        return LightGCNNet(self.n_users_, self.n_items_, self.dim, self.layers)

@@ -7,9 +7,10 @@ Two towers over separate embedding tables, fused by one linear layer into a logi
     y(u, i) = h^T [phi_G ; phi_M] + b                              (the logit)
 
 ``mlp_layers`` are the sizes after the concatenation: the default ``(64, 32)`` with ``dim = 64``
-is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log loss: every training pair ``(u, i)`` once per epoch in
-random order, labelled 1, each with ``n_neg`` (default 4) items ``j`` drawn uniformly from those
-``u`` has not trained on, labelled 0; a batch of ``batch_size`` positives and their negatives
+is the 128-64-32 tower (``--param mlp_layers=64,32`` on the command line). Pointwise log
+loss: every training pair ``(u, i)`` once per epoch in random order, labelled 1, each with
+``n_neg`` (default 4) items ``j`` drawn uniformly from those ``u`` has not trained on,
+labelled 0; a batch of ``batch_size`` positives and their negatives
 has the loss
 
     L = mean over its (1 + n_neg) batch_size rows of BCE(sigmoid(y(u, i)), label)
@@ -35,8 +36,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import check_part, suggest
-from .bpr import training_pairs
-from .neural import EmbeddingRecommender, _check_number, suggest_training, training_args
+from .neural import suggest_training
+from .pairwise import PairwiseRecommender, batched, shuffled_triples
+from .training import check_number
 
 
 class NeuMFNet(nn.Module):
@@ -81,19 +83,11 @@ class NeuMFNet(nn.Module):
         return out
 
 
-class NeuMF(EmbeddingRecommender):
+class NeuMF(PairwiseRecommender):
     """Neural matrix factorisation: GMF + MLP towers, pointwise log loss, sampled negatives."""
 
-    name = "ncf"
-
-    def __init__(self, dim: int = 64, mlp_layers=(64, 32), n_neg: int = 4, lr: float = 1e-3,
-                 epochs: int = 50, batch_size: int = 256, init="random",
-                 init_params: dict | None = None, freeze_embeddings: bool = False,
-                 weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
-                 metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
-                 patience: int = 5, seed: int = 123, threads: int | None = 1,
-                 device: str = "cpu"):
-        self._set_training(**training_args(locals()))
+    def __init__(self, mlp_layers=(64, 32), n_neg: int = 4, training=None, **settings):
+        self._set_training(training, settings)
         if isinstance(mlp_layers, int):
             mlp_layers = [mlp_layers]
         elif isinstance(mlp_layers, str):        # "64,32" or "64-32" from --param
@@ -102,15 +96,14 @@ class NeuMF(EmbeddingRecommender):
             except ValueError:
                 pass
         try:
-            self.mlp_layers = [_check_number("mlp_layers", x, 1, integer=True)
+            self.mlp_layers = [check_number("mlp_layers", x, 1, integer=True)
                                for x in mlp_layers]
         except (TypeError, ValueError):
             self.mlp_layers = []
         if not self.mlp_layers or isinstance(mlp_layers, str):
             raise ValueError("mlp_layers must be a non-empty list of integers >= 1, got "
                              f"{mlp_layers!r}")
-        self.n_neg = _check_number("n_neg", n_neg, 1, integer=True)
-        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
+        self.n_neg = check_number("n_neg", n_neg, 1, integer=True)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -126,36 +119,17 @@ class NeuMF(EmbeddingRecommender):
             p["mlp_layers"] = [max(1, dim >> k) for k in range(depth)]
         return p
 
-    def _make_network(self, user_init, item_init):
-        from .embedding import seed_embedding
-
-        net = NeuMFNet(self.n_users_, self.n_items_, self.dim, tuple(self.mlp_layers))
-        if user_init is not None:
-            for ut, it in self._tables(net):
-                seed_embedding(ut, user_init, freeze=self.freeze_embeddings)
-                seed_embedding(it, item_init, freeze=self.freeze_embeddings)
-        return net
-
-    @staticmethod
-    def _tables(net):
-        return [(net.user_gmf, net.item_gmf), (net.user_mlp, net.item_mlp)]
+    def _make_network(self):
+        return NeuMFNet(self.n_users_, self.n_items_, self.dim, tuple(self.mlp_layers))
 
     def embedding_tables(self) -> list:
-        return self._tables(self.network_)
-
-    def _build(self, data) -> None:
-        super()._build(data)
-        self._pairs, self._sampler = training_pairs(data)
+        net = self.network_
+        return [(net.user_gmf, net.item_gmf), (net.user_mlp, net.item_mlp)]
 
     def batches(self, rng: np.random.Generator) -> list:
         """``(u, i, j)`` with ``j`` of shape (B, n_neg): every training pair once, shuffled."""
-        users, items = self._pairs
-        perm = rng.permutation(len(users))
-        u, i = users[perm], items[perm]
-        j = self._sampler.sample(np.repeat(u, self.n_neg), rng).reshape(len(u), self.n_neg)
-        u_t, i_t, j_t = (torch.as_tensor(a, device=self.device) for a in (u, i, j))
-        b = self.batch_size
-        return [(u_t[s:s + b], i_t[s:s + b], j_t[s:s + b]) for s in range(0, len(u), b)]
+        return batched(shuffled_triples(self._pairs, self._sampler, rng, self.n_neg),
+                       self.batch_size, self.device)
 
     def batch_loss(self, batch):
         u, i, j = batch

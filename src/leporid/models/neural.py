@@ -4,11 +4,13 @@ A neural model subclasses :class:`EmbeddingRecommender` (scored from user x item
 propagation: BPR-MF, NCF, NGCF, DGCF, LightGCN) or :class:`SequentialRecommender` (scored from
 a state of recent items: DLR², HGN) and supplies only
 
-- ``__init__`` listing every parameter explicitly (stored under its own name; the shared
-  training parameters are set with ``self._set_training(**training_args(locals()))``; a class
-  attribute ``random_std`` sets the "random" initialiser's std when ``init_params`` are not given);
-- ``_make_network(user_init, item_init) -> nn.Module`` (arrays or ``None`` on load; seed the
-  tables with ``leporid.models.embedding.seed_embedding``);
+- ``__init__(self, <its own parameters>, training=None, **settings)`` listing its own
+  parameters explicitly (each stored under its own name) and calling
+  ``self._set_training(training, settings)`` first; a class attribute ``random_std`` sets the
+  "random" initialiser's std when ``init_params`` are not given;
+- ``_make_network(user_init, item_init) -> nn.Module`` building the tables unseeded: the base
+  seeds every pair that ``embedding_tables()`` returns from the initial arrays (``None`` on
+  load: the saved weights follow);
 - ``batches(rng) -> list`` of the batches of one epoch, drawn from ``rng``
   (``numpy.random.default_rng([seed, epoch])``);
 - ``batch_loss(batch) -> scalar tensor`` (or, with ``updates_itself = True``,
@@ -25,20 +27,22 @@ Models sit below ``train`` in the layering (data -> ... -> models -> train), so 
 resolved by its dotted path (``TRAINER``) at call time instead of being imported: the models
 package never imports ``train``.
 
-Shared parameters: ``dim``, ``init`` (initialiser name or array pair), ``init_params``,
-``freeze_embeddings``, ``lr``, ``weight_decay``, ``cosine``, ``epochs``, ``iterations``,
-``metric``, ``evals_per_epoch``, ``eval_every``, ``patience``, ``seed``, ``threads``,
-``device``, ``selection_pairs`` (validation users x items above which model selection uses a
-fixed, seeded subset of validation users; ``None``: always all; see ``SELECTION_PAIRS``). Files: ``save``/``load`` write/read one ``torch.save`` file of tensors and JSON
-strings, read back with ``torch.load(weights_only=True)``.
+Shared parameters: the training settings, one ``leporid.models.training.TrainingConfig`` in
+``model.training`` (``dim``, ``init``, ``init_params``, ``freeze_embeddings``, ``lr``,
+``weight_decay``, ``batch_size``, ``cosine``, ``epochs``, ``iterations``, ``metric``,
+``evals_per_epoch``, ``eval_every``, ``patience``, ``selection_pairs``, ``seed``, ``threads``,
+``device``), each also a model parameter and attribute under its own name; a model's defaults
+are the common ones with the overrides of its registry record (``leporid.models.registry``).
+``score`` returns a float32 numpy array (users x items) in every model. Files:
+``save``/``load`` write/read one ``torch.save`` file of tensors and JSON strings, read back
+with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,40 +51,13 @@ import scipy.sparse as sp
 from ..utils.device import check_device
 from ..utils.jsonio import json_default
 from .base import BaseRecommender, check_part, top_k
+from .registry import resolve, training_defaults
+from .training import SELECTION_PAIRS, TrainingConfig  # noqa: F401 - neural.SELECTION_PAIRS
 
 TRAINER = "leporid.train.loop:train"
 NEURAL_FORMAT = "leporid-neural/1"
 #: parameters that may differ between a training checkpoint and the run resuming it
 RUNTIME_PARAMS = ("threads", "device")
-#: default ``selection_pairs``: model selection validates every validation user while
-#: users x items stays below this (ML-1M's 20-core split, ~6k x 3.4k, does), else a fixed,
-#: seeded subset of ``selection_pairs // n_items`` users (2,500 at 20k x 10k; HR@10's
-#: sampling error is then about 0.01)
-SELECTION_PAIRS = 25_000_000
-
-
-def resolve(dotted: str):
-    """``"package.module:attribute"`` -> the attribute (imported on first use)."""
-    module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def _check_number(name, value, low=None, high=None, integer=False, allow_none=False):
-    """``leporid.data.validation.check_number`` with the models' positional order; numeric
-    strings (e.g. from a hand-written config) are read as numbers, and every refusal is a
-    ``ValueError``."""
-    from ..data.validation import check_number
-
-    if isinstance(value, str):
-        try:
-            value = int(value) if integer else float(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a number, got {value!r}") from None
-    try:
-        return check_number(value, name, low=low, high=high, integer=integer,
-                            allow_none=allow_none)
-    except TypeError as exc:
-        raise ValueError(str(exc)) from None
 
 
 def suggest_training(trial, fixed: dict) -> dict:
@@ -91,18 +68,35 @@ def suggest_training(trial, fixed: dict) -> dict:
             "weight_decay": suggest(trial, fixed, "weight_decay", "float", 0.0, 1e-2)}
 
 
-def training_args(local_vars: dict) -> dict:
-    """The shared training parameters among a constructor's ``locals()``, for
-    ``self._set_training(**training_args(locals()))`` (one list of them: its signature)."""
-    names = inspect.signature(NeuralRecommender._set_training).parameters
-    return {k: v for k, v in local_vars.items() if k in names and k != "self"}
+class _RegisteredName:
+    """``cls.name``: the key of the class's record in ``leporid.models.registry`` (written
+    once, there); an unregistered class is called by its lower-cased class name."""
+
+    def __get__(self, obj, owner) -> str:
+        from .registry import key_of
+
+        return key_of(owner) or owner.__name__.lower()
+
+
+def _training_property(setting: str) -> property:
+    """``model.<setting>``: that field of ``model.training``; assigning replaces the config
+    (validated again)."""
+    def get(self):
+        return getattr(self.training, setting)
+
+    def put(self, value):
+        cfg = replace(self.training, **{setting: value})
+        cfg.device = check_device(cfg.device)
+        self.training = cfg
+
+    return property(get, put, doc=f"``training.{setting}`` (see ``TrainingConfig``)")
 
 
 class NeuralRecommender(BaseRecommender):
     """Shared parameters, fitting through the generic loop, scoring helpers, torch files."""
 
-    #: registry name written into model files (``leporid.models.MODELS``)
-    name = "neural"
+    #: registry name written into model files: the key of the class's record
+    name = _RegisteredName()
     #: True when the model supplies ``manual_step`` instead of ``batch_loss``
     updates_itself = False
     #: LE / LEPORID output form used when ``init_params`` leave it open (``init_params_for``)
@@ -110,45 +104,40 @@ class NeuralRecommender(BaseRecommender):
     #: std of the "random" initialiser when ``init_params`` are not given (None: its default)
     random_std: float | None = None
 
-    def _set_training(self, dim=64, init="random", init_params=None, freeze_embeddings=False,
-                      lr=1e-3, weight_decay=0.0, cosine=True, epochs=2, iterations=None,
-                      metric="HR@10", evals_per_epoch=1, eval_every=None, patience=3,
-                      seed=123, threads=None, device="cpu",
-                      selection_pairs=SELECTION_PAIRS) -> None:
-        self.dim = _check_number("dim", dim, 1, integer=True)
-        if not isinstance(init, str):
-            try:
-                u, i = init
-            except (TypeError, ValueError):
-                raise ValueError("init must be an initialiser name or a pair of arrays") from None
-        self.init = init
-        self.init_params = dict(init_params or {})
-        if init == "random" and init_params is None and self.random_std is not None:
-            self.init_params = {"std": self.random_std}
-        self.freeze_embeddings = bool(freeze_embeddings)
-        self.lr = _check_number("lr", lr, 0.0)
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {lr!r}")
-        self.weight_decay = _check_number("weight_decay", weight_decay, 0.0)
-        self.cosine = bool(cosine)
-        self.epochs = _check_number("epochs", epochs, 1, integer=True)
-        self.iterations = _check_number("iterations", iterations, 1, integer=True,
-                                        allow_none=True)
-        if not isinstance(metric, str) or "@" not in metric:
-            raise ValueError(f"metric must look like HR@10, got {metric!r}")
-        self.metric = metric
-        self.evals_per_epoch = _check_number("evals_per_epoch", evals_per_epoch, 1, integer=True)
-        self.eval_every = _check_number("eval_every", eval_every, 1, integer=True,
-                                        allow_none=True)
-        self.patience = _check_number("patience", patience, 1, integer=True)
-        self.seed = _check_number("seed", seed, 0, integer=True)
-        self.threads = _check_number("threads", threads, 1, integer=True, allow_none=True)
-        self.device = check_device(device)
-        self.selection_pairs = _check_number("selection_pairs", selection_pairs, 1,
-                                             integer=True, allow_none=True)
+    def _set_training(self, training=None, settings=None) -> None:
+        """``self.training``: the model's defaults (``registry.training_defaults``), then
+        ``training`` (a ``TrainingConfig`` or a dict), then ``settings`` (flat keyword
+        arguments); ``ValueError`` naming an unknown setting."""
+        if isinstance(training, TrainingConfig):
+            training = training.to_dict()
+        given = {**dict(training or {}), **dict(settings or {})}
+        base = TrainingConfig(**training_defaults(self.name))
+        cfg = TrainingConfig.from_dict(given, base)
+        if cfg.init_params is None:      # the model's default for its initialiser
+            std = self.random_std if cfg.init == "random" else None
+            cfg = replace(cfg, init_params={} if std is None else {"std": std})
+        cfg.device = check_device(cfg.device)
+        self.training = cfg
+
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        """The model's own constructor arguments, then every training setting (flat names)."""
+        import inspect
+
+        own = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+               if n not in ("self", "training") and p.kind != p.VAR_KEYWORD]
+        return (*own, *TrainingConfig.names())
+
+    def set_params(self, **params) -> NeuralRecommender:
+        """As ``BaseRecommender.set_params``; ``training=`` (a ``TrainingConfig``, or a dict of
+        some settings) sets several training settings at once."""
+        if "training" in params:
+            t = params.pop("training")
+            params = {**(t.to_dict() if isinstance(t, TrainingConfig) else dict(t)), **params}
+        return super().set_params(**params)
 
     # -- what a subclass supplies -----------------------------------------------------------
-    def _make_network(self, user_init, item_init):  # pragma: no cover - abstract
+    def _make_network(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def batches(self, rng: np.random.Generator) -> list:  # pragma: no cover - abstract
@@ -189,7 +178,17 @@ class NeuralRecommender(BaseRecommender):
         u, i = initial_embeddings(self.init, train, self.dim, self.seed,
                                   init_params_for(self, self.init, self.init_params))
         torch.manual_seed(self.seed)
-        self.network_ = self._make_network(u, i).to(self.device)
+        self.network_ = self._make_network()
+        self._seed_tables(u, i)
+        self.network_ = self.network_.to(self.device)
+
+    def _seed_tables(self, user_init, item_init) -> None:
+        """The one place every model's embedding tables are seeded: each pair of
+        ``embedding_tables()`` from the initial arrays (``None`` when loading a file: only the
+        ``freeze_embeddings`` flag is set; the saved weights follow)."""
+        from .embedding import seed_tables
+
+        seed_tables(self.embedding_tables(), user_init, item_init, self.freeze_embeddings)
 
     def is_fitted(self) -> bool:
         return hasattr(self, "network_")
@@ -297,7 +296,8 @@ class NeuralRecommender(BaseRecommender):
         if len(model.seen_indptr_) != n_u + 1 or (len(model.seen_indices_) and (
                 model.seen_indices_.min() < 0 or model.seen_indices_.max() >= n_i)):
             raise ValueError("seen-item lists disagree with the model size")
-        model.network_ = model._make_network(None, None)
+        model.network_ = model._make_network()
+        model._seed_tables(None, None)
         try:
             model.network_.load_state_dict(ck["state_dict"])
         except (RuntimeError, KeyError, TypeError) as exc:
@@ -339,46 +339,119 @@ def read_torch_file(path):
 class EmbeddingRecommender(NeuralRecommender):
     """Family of models scored from learned user and item embeddings (pairwise/pointwise)."""
 
-    def _finish(self) -> None:
-        pass
-
-    def _seed_tables(self, net, user_init, item_init):
-        """``net`` with ``user_emb`` / ``item_emb`` seeded from the initial arrays (``None``
-        when loading from a file: the saved weights follow)."""
-        if user_init is not None:
-            from .embedding import seed_embedding
-
-            seed_embedding(net.user_emb, user_init, freeze=self.freeze_embeddings)
-            seed_embedding(net.item_emb, item_init, freeze=self.freeze_embeddings)
-        return net
-
-    def _embedding_tables(self, user_init, item_init):
-        """A module holding just the seeded ``user_emb`` and ``item_emb`` tables (MF-style)."""
+    def _embedding_tables(self):
+        """A module holding just the ``user_emb`` and ``item_emb`` tables (MF-style)."""
         import torch.nn as nn
 
         net = nn.Module()
         net.user_emb = nn.Embedding(self.n_users_, self.dim)
         net.item_emb = nn.Embedding(self.n_items_, self.dim)
-        return self._seed_tables(net, user_init, item_init)
+        return net
 
 
 class SequentialRecommender(NeuralRecommender):
     """Family of models scored from a state of recent items (DESIGN §3): ``states_`` holds
-    the per-part user states, ``seq_len`` items each, padding index ``n_items``."""
+    the per-part user states, ``seq_len`` items each, padding index ``n_items``.
+
+    The family owns the training windows, the epoch's batches and the scoring loop. A
+    subclass supplies ``_windows_of(indptr, items) -> (users, states, targets)`` (its windows
+    of the chronological training sequences; ``targets`` of shape (W,) or (W, T)) and
+    ``_score_batch(users, states, context) -> (B, n_items)`` (torch), optionally
+    ``_score_context()`` (computed once per scoring call) and ``score_batch`` (states per
+    scoring batch). An epoch draws one negative per target, uniformly among the items the
+    user has not trained on."""
+
+    #: states per batch when scoring
+    score_batch = 256
 
     def _build(self, data) -> None:
-        from ..data.sequences import user_states
+        import torch
+
+        from ..data.sequences import NegativeSampler, user_states
 
         super()._build(data)
         self.val_states_ = user_states(data, "validation", self.seq_len)
         self.test_states_ = user_states(data, "test", self.seq_len)
+        indptr, items = data.sequences("train")
+        w = self._windows_of(indptr, items)
+        if len(w[0]) == 0:
+            raise ValueError("no training windows: every user has fewer than 2 training items")
+        self._windows = w
+        self._t_windows = tuple(torch.as_tensor(a, device=self.device) for a in w)
+        self._sampler = NegativeSampler(data.train)
+
+    def _windows_of(self, indptr, items):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def batches(self, rng: np.random.Generator) -> list:
+        """Every training window once in random order, one fresh negative per target
+        (``(users, states, targets, negatives)``, negatives shaped like the targets)."""
+        import torch
+
+        users, targets = self._windows[0], self._windows[2]
+        perm = rng.permutation(len(users))
+        per = int(np.prod(targets.shape[1:], dtype=np.int64))
+        negs = self._sampler.sample(np.repeat(users[perm], per), rng)
+        dev = self.device
+        perm_t = torch.as_tensor(perm, device=dev)
+        neg_t = torch.as_tensor(negs.reshape((len(perm), *targets.shape[1:])), device=dev)
+        t_users, t_states, t_targets = self._t_windows
+        b = self.batch_size
+        return [(t_users[idx], t_states[idx], t_targets[idx], neg_t[s:s + b])
+                for s in range(0, len(perm), b) for idx in (perm_t[s:s + b],)]
 
     def states_for(self, users, part: str) -> np.ndarray:
         check_part(part)
         src = self.val_states_ if part == "validation" else self.test_states_
         return src[np.asarray(users, np.int64)]
 
+    def _score_context(self):
+        """What every scoring batch of one call shares (e.g. a per-item precomputation)."""
+        return None
+
+    def _score_batch(self, users, states, context):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score_states(self, users: np.ndarray, states: np.ndarray, batch: int | None = None):
+        """Scores (higher = better) of every item for ``users`` with the given ``states``
+        (``seq_len`` item indices each, padding = ``n_items``): a float32 torch tensor
+        (len(users), n_items), computed in eval mode, ``batch`` states at a time."""
+        import torch
+
+        self._check_fitted()
+        net = self.network_
+        dev = next(net.parameters()).device
+        u = torch.as_tensor(np.asarray(users, np.int64), device=dev)
+        st = torch.as_tensor(np.asarray(states, np.int64), device=dev)
+        if st.shape != (len(u), self.seq_len):
+            raise ValueError(f"states must have shape ({len(u)}, {self.seq_len}), "
+                             f"got {tuple(st.shape)}")
+        batch = int(batch or self.score_batch)
+        out = torch.empty(len(u), self.n_items_, device=dev)
+        was_training = net.training
+        net.eval()
+        try:
+            with torch.no_grad():
+                context = self._score_context()
+                for i in range(0, len(u), batch):
+                    out[i:i + batch] = self._score_batch(u[i:i + batch], st[i:i + batch],
+                                                         context)
+        finally:
+            net.train(was_training)
+        return out
+
+    def score(self, users: np.ndarray, part: str) -> np.ndarray:
+        """(len(users), n_items) float32 scores for ``part`` ("validation" | "test"); the
+        state per DESIGN §3."""
+        self._check_fitted()
+        users = np.asarray(users, np.int64)
+        return self.score_states(users, self.states_for(users, part)).cpu().numpy()
+
     def _score_for_recommend(self, users, states=None):
         if states is None:
             return self.score(users, "test")
         return self.score_states(users, states)
+
+
+for _setting in TrainingConfig.names():
+    setattr(NeuralRecommender, _setting, _training_property(_setting))

@@ -44,8 +44,9 @@ import torch.nn.functional as F
 
 from .base import suggest
 from .graph_ops import drop_nodes, spmm
-from .neural import _check_number, suggest_training, training_args
+from .neural import suggest_training
 from .propagation import PropagationRecommender
+from .training import check_number
 
 LEAKY_SLOPE = 0.2
 
@@ -84,28 +85,20 @@ class NGCFNet(nn.Module):
 class NGCF(PropagationRecommender):
     """Embedding propagation with feature transforms and user-item affinity, BPR loss."""
 
-    name = "ngcf"
     random_std = 0.1
 
-    def __init__(self, dim: int = 64, layers: int = 3, layer_size: int = 64,
-                 message_dropout: float = 0.1, node_dropout: float = 0.0,
-                 normalize: bool = True, reg: float = 1e-5, lr: float = 2e-3,
-                 epochs: int = 150, batch_size: int = 1024, init="random",
-                 init_params: dict | None = None, freeze_embeddings: bool = False,
-                 weight_decay: float = 0.0, cosine: bool = False, iterations: int | None = None,
-                 metric: str = "HR@10", evals_per_epoch: int = 1, eval_every: int | None = None,
-                 patience: int = 10, seed: int = 123, threads: int | None = 1,
-                 device: str = "cpu"):
-        self._set_training(**training_args(locals()))
-        self.layers = _check_number("layers", layers, 1, integer=True)
-        self.layer_size = _check_number("layer_size", layer_size, 1, integer=True)
+    def __init__(self, layers: int = 3, layer_size: int = 64, message_dropout: float = 0.1,
+                 node_dropout: float = 0.0, normalize: bool = True, reg: float = 1e-5,
+                 training=None, **settings):
+        self._set_training(training, settings)
+        self.layers = check_number("layers", layers, 1, integer=True)
+        self.layer_size = check_number("layer_size", layer_size, 1, integer=True)
         for name, rate in (("message_dropout", message_dropout), ("node_dropout", node_dropout)):
-            if _check_number(name, rate, 0.0, 1.0) == 1.0:
+            if check_number(name, rate, 0.0, 1.0) == 1.0:
                 raise ValueError(f"{name} must be < 1 (1 drops everything), got {rate!r}")
         self.message_dropout, self.node_dropout = float(message_dropout), float(node_dropout)
         self.normalize = bool(normalize)
-        self.reg = _check_number("reg", reg, 0.0)
-        self.batch_size = _check_number("batch_size", batch_size, 1, integer=True)
+        self.reg = check_number("reg", reg, 0.0)
 
     @classmethod
     def search_space(cls, trial, fixed: dict) -> dict:
@@ -117,10 +110,9 @@ class NGCF(PropagationRecommender):
                 "node_dropout": suggest(trial, fixed, "node_dropout", "float", 0.0, 0.5),
                 "reg": suggest(trial, fixed, "reg", "float", 1e-6, 1e-2, log=True)}
 
-    def _make_network(self, user_init, item_init):
-        net = NGCFNet(self.n_users_, self.n_items_, self.dim, [self.layer_size] * self.layers,
-                      self.message_dropout, self.normalize)
-        return self._seed_tables(net, user_init, item_init)
+    def _make_network(self):
+        return NGCFNet(self.n_users_, self.n_items_, self.dim, [self.layer_size] * self.layers,
+                       self.message_dropout, self.normalize)
 
     def _adjacency_for_step(self, adj):
         # drawn from torch's global generator, seeded by the loop's model build: reproducible

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from .. import DEFAULT_SEED
 from ..data.validation import check_bool, check_number
 from .base import BaseRecommender, suggest
 
@@ -62,7 +63,7 @@ class SLIM(BaseRecommender):
 
     def __init__(self, topk: int = 100, l1_ratio: float = 0.1, alpha: float = 1.0,
                  max_iter: int = 100, tol: float = 1e-4, fold_in: bool = True,
-                 n_jobs: int | None = None, seed: int = 123):
+                 n_jobs: int | None = None, seed: int = DEFAULT_SEED):
         v = {"owner": "SLIM"}
         self.topk = check_number(topk, "topk", low=1, integer=True, **v)
         self.l1_ratio = check_number(l1_ratio, "l1_ratio", low=0, low_open=True, high=1, **v)

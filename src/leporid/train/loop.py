@@ -1,6 +1,11 @@
 """The one training loop of every neural model: Adam, cosine schedule, validation-only model
 selection, patience, best weights restored, atomic resumable checkpoints, callbacks, progress.
 
+Settings: the loop reads every training setting from ``model.training`` (a
+``TrainingConfig``, ``leporid.models.training``, re-exported here as
+``leporid.train.TrainingConfig``): the one object of them, validated once, with each model's
+defaults from its registry record.
+
 Contract (``leporid.models.neural``): the model builds its seeded network (``_build(data)``),
 supplies the batches of an epoch (``batches(rng)``, a list drawn from
 ``numpy.random.default_rng([seed, epoch])``) and the loss of a batch (``batch_loss(batch)``) —
@@ -117,6 +122,20 @@ def _config_key(model) -> str:
     return json.dumps(p, sort_keys=True)
 
 
+def _same_config(stored: str, model) -> bool:
+    """Whether a checkpoint's configuration key is this model's. A training setting the
+    checkpoint predates (``selection_pairs`` of NGCF, LightGCN, NCF, HGN and DGCF before the
+    settings became one ``TrainingConfig``) counts as its common default, which those models
+    used."""
+    from ..models.training import common_defaults
+
+    old, new = json.loads(stored), json.loads(_config_key(model))
+    defaults = json.loads(json.dumps(common_defaults()))
+    added = {k: v for k, v in new.items() if k not in old}
+    return ({k: v for k, v in new.items() if k in old} == old
+            and all(k in defaults and v == defaults[k] for k, v in added.items()))
+
+
 def selection_users(model, split) -> np.ndarray | None:
     """The validation users model selection scores: ``None`` (all of them) while validation
     users x items <= ``model.selection_pairs`` (or it is ``None``), else a fixed subset of
@@ -147,7 +166,7 @@ def validation_entry(model, split) -> dict:
 def train(model, data, progress: bool = False, checkpoint=None, callbacks=()):
     """Fit ``model`` in place on ``data`` (a ``Split``, or a users x items sparse matrix) and
     return it; see the module docstring."""
-    with torch_threads(model.threads):
+    with torch_threads(model.training.threads):
         return _train(model, data, progress, checkpoint, callbacks)
 
 
@@ -155,6 +174,7 @@ def _train(model, data, progress, checkpoint, callbacks):
     from tqdm.auto import tqdm
 
     selecting = not sp.issparse(data)
+    cfg = model.training
     keep_heap()
     model._build(data)
     model.selection_users_ = selection_users(model, data) if selecting else None
@@ -162,20 +182,20 @@ def _train(model, data, progress, checkpoint, callbacks):
     # libgomp and reset its thread count, which turns every torch op into a spinning 2-thread
     # team (measured: an HGN epoch on ml-100k took 235 s instead of 3 s on a loaded 2-core
     # machine)
-    torch.set_num_threads(training_threads(model.threads))
+    torch.set_num_threads(training_threads(cfg.threads))
     net = model.network_
-    first = model.batches(np.random.default_rng([model.seed, 0]))
+    first = model.batches(np.random.default_rng([cfg.seed, 0]))
     steps_per_epoch = len(first)
     if steps_per_epoch == 0:
         raise ValueError(f"{type(model).__name__}: no training batches in this data")
-    total = int(model.iterations or model.epochs * steps_per_epoch)
-    eval_every = int(model.eval_every or math.ceil(steps_per_epoch / model.evals_per_epoch))
+    total = int(cfg.iterations or cfg.epochs * steps_per_epoch)
+    eval_every = int(cfg.eval_every or math.ceil(steps_per_epoch / cfg.evals_per_epoch))
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:                  # everything frozen (e.g. BPR-MF with frozen embeddings)
         params, total = [torch.zeros(1, requires_grad=True)], 0
-    opt = torch.optim.Adam(params, lr=model.lr, weight_decay=model.weight_decay)
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total, 1))
-             if model.cosine else None)
+             if cfg.cosine else None)
     state = {"step": 0, "best": -math.inf, "bad": 0, "done": False, "best_state": None}
     history: list[dict] = []
     ckpt = Path(checkpoint) if checkpoint else None
@@ -185,7 +205,7 @@ def _train(model, data, progress, checkpoint, callbacks):
     for fn in _callback_hooks(callbacks, "on_train_begin"):
         fn(model)
 
-    init_name = model.init if isinstance(model.init, str) else "arrays"
+    init_name = cfg.init if isinstance(cfg.init, str) else "arrays"
     t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     bar = tqdm(total=total, initial=state["step"], desc=f"{model.name} {init_name}",
                unit="step", disable=not progress, dynamic_ncols=True)
@@ -200,7 +220,7 @@ def _train(model, data, progress, checkpoint, callbacks):
             tick = time.perf_counter()
             epoch, pos = divmod(step, steps_per_epoch)
             if cache is None or cache[0] != epoch:
-                cache = (epoch, model.batches(np.random.default_rng([model.seed, epoch])))
+                cache = (epoch, model.batches(np.random.default_rng([cfg.seed, epoch])))
             if manual:              # the model updates its weights itself (e.g. BPR-MF SGD)
                 loss = torch.tensor(model.manual_step(cache[1][pos], opt.param_groups[0]["lr"]))
             else:
@@ -228,7 +248,7 @@ def _train(model, data, progress, checkpoint, callbacks):
                 loss_sum, loss_n, train_time, n_steps = 0.0, 0, 0.0, 0
                 post = {"loss": f"{entry['loss']:.4f}"}
                 if selecting:
-                    post[f"val_{model.metric}"] = f"{entry['validation'][model.metric]:.4f}"
+                    post[f"val_{cfg.metric}"] = f"{entry['validation'][cfg.metric]:.4f}"
                 bar.set_postfix(**post)
                 for fn in _callback_hooks(callbacks, "on_validation"):
                     fn(model, entry)
@@ -318,7 +338,7 @@ def _resume(path: Path, model, opt, sched, state, history) -> None:
             raise ValueError(f"{path}: checkpoint was trained on other data (fingerprint "
                              f"{fingerprint} != {model.fingerprint_}); delete it or choose "
                              "another path")
-        if ck["config_key"] != _config_key(model):
+        if not _same_config(ck["config_key"], model):
             raise ValueError(f"{path}: checkpoint has a different configuration; delete it or "
                              "choose another path")
         model.network_.load_state_dict(ck["current_state"])
