@@ -123,8 +123,9 @@ def quick_start_imports(blocked: set[str]):
         sys.modules.update(hidden)
 
 
-#: modules whose registries (module-level dicts) an example may add to
-REGISTRIES = ("leporid.init", "leporid.init.registry", "leporid.models", "leporid.data.formats")
+#: modules whose registries (module-level dicts, lists, sets) an example may add to
+REGISTRIES = ("leporid.init", "leporid.init.registry", "leporid.models", "leporid.models.registry",
+              "leporid.data.formats")
 
 
 @contextmanager
@@ -132,13 +133,14 @@ def registries_restored():
     """Examples may register schemes, models or formats: the registries are put back."""
     modules = [importlib.import_module(m) for m in REGISTRIES
                if importlib.util.find_spec(m) is not None]
-    saved = [(d, dict(d)) for m in modules for d in vars(m).values() if isinstance(d, dict)]
+    saved = [(c, c.copy()) for m in modules for name, c in vars(m).items()
+             if isinstance(c, (dict, list, set)) and not name.startswith("__")]
     try:
         yield
     finally:
-        for d, copy in saved:
-            d.clear()
-            d.update(copy)
+        for c, copy in saved:
+            c.clear()
+            (c.update if not isinstance(c, list) else c.extend)(copy)
 
 
 def _extra_installed(extra: str) -> bool:
@@ -225,6 +227,15 @@ def test_examples_run_on_the_quick_start_install(path, tmp_path, monkeypatch):
         not_run = run_page(path, extra_only_modules())
     for reason in not_run:
         print("not run:", reason)
+
+
+def test_registries_are_put_back():
+    from leporid.models import registry
+
+    before = list(registry.RECORDS)
+    with registries_restored():
+        registry.RECORDS.append("x")
+    assert registry.RECORDS == before
 
 
 def test_an_unmarked_extra_import_is_caught(tmp_path):
