@@ -42,11 +42,14 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
 
 def add_dataset_args(p: argparse.ArgumentParser, split: bool = True,
                      dataset: str | None = "ml-latest-small",
-                     dataset_help: str = "bundled dataset name (ml-latest-small) or a file path "
-                                         "(default: ml-latest-small)") -> None:
+                     dataset_help: str = "a dataset name (`leporid data list`; ml-latest-small "
+                                         "is bundled) or a file path (default: "
+                                         "ml-latest-small)") -> None:
     """``--dataset NAME_OR_PATH`` ``--format FMT`` ``--*-col`` (and ``--min-count``,
     ``--protocol`` for split commands)."""
     p.add_argument("--dataset", default=dataset, help=dataset_help)
+    p.add_argument("--download", action="store_true",
+                   help="fetch a named dataset first if it is not in the data directory yet")
     p.add_argument("--format", default=None, type=format_option,
                    help="file format when the path does not say it (see `leporid data formats`)")
     for role in COLUMN_OPTIONS:
@@ -56,10 +59,11 @@ def add_dataset_args(p: argparse.ArgumentParser, split: bool = True,
         p.add_argument("--min-count", type=int_option(0), default=20,
                        help="iterative k-core: keep users and items with at least this many "
                             "interactions (default 20; protocol kcore)")
-        p.add_argument("--protocol", choices=("kcore", "authors"), default="kcore",
+        p.add_argument("--protocol", choices=("kcore", "authors"), default=None,
                        help="kcore: the paper's text (k-core filter, exact 70/80%% "
                             "boundaries); authors: the paper's runs (no filter, floating-point "
-                            "floor boundaries, items never in training dropped)")
+                            "floor boundaries, items never in training dropped); default: a "
+                            "named dataset's own (`leporid data list`), else kcore")
 
 
 def format_option(text: str) -> str:
@@ -237,16 +241,19 @@ def loader_notes(args):
 
 def load_split(args):
     """The prepared split named by ``--dataset/--format/--min-count``; prints what was dropped."""
-    from ..data import load, prepare
+    from ..data import prepare
+    from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
     from ..data.split_io import load_split as _load_saved
 
     with loader_notes(args):
         if is_saved_split(args.dataset):
             return _load_saved(args.dataset)
-        inter = load(args.dataset, args.format, **column_options(args))
-        return prepare(inter, min_count=args.min_count,
-                       protocol=getattr(args, "protocol", "kcore"))
+        # a registry name: its fetched copy (--download: fetched now) and its protocol by default
+        inter, protocol = load_dataset(args.dataset, args.format,
+                                       getattr(args, "protocol", None),
+                                       getattr(args, "download", False), **column_options(args))
+        return prepare(inter, min_count=args.min_count, protocol=protocol)
 
 
 def add_export_args(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""``leporid data stats|prepare|formats``: inspect datasets and save prepared splits."""
+"""``leporid data stats|prepare|formats|list|fetch``: inspect datasets, save prepared splits,
+and get datasets by name (the registry, docs/datasets.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from .common import add_dataset_args, check_output_dir, column_options, loader_n
 
 def register(sub) -> None:
     """Add ``leporid data`` and its actions to the sub-command parser ``sub``."""
-    p = sub.add_parser("data", help="dataset statistics, prepared splits and file formats",
-                       description="Inspect datasets (Table-2 statistics), save prepared "
-                                   "(filtered and split) datasets, list the file formats.")
+    p = sub.add_parser("data", help="datasets by name, statistics, prepared splits, formats",
+                       description="Get datasets by name (list, fetch), inspect datasets "
+                                   "(Table-2 statistics), save prepared (filtered and split) "
+                                   "datasets, list the file formats.")
     p.set_defaults(func=lambda args: _usage(p))
     acts = p.add_subparsers(dest="action", metavar="ACTION")
 
@@ -35,6 +37,31 @@ def register(sub) -> None:
     fm = acts.add_parser("formats", help="list the file formats --format accepts")
     fm.set_defaults(func=_formats)
 
+    ls = acts.add_parser("list", help="the datasets known by name: size, licence, protocol, "
+                                      "fetched or not",
+                         description="List the registry's datasets (--dataset NAME works for "
+                                     "each once fetched): size, licence, default protocol, how "
+                                     "a download is verified, and whether and where it is "
+                                     "fetched. Data directory: $LEPORID_DATA, else the user "
+                                     "cache folder.")
+    ls.add_argument("--json", action="store_true", help="print the records as JSON")
+    ls.set_defaults(func=_list)
+
+    fe = acts.add_parser("fetch", help="download a dataset by name, verified",
+                         description="Download a registry dataset into the data directory "
+                                     "($LEPORID_DATA), check its checksum (or record it on "
+                                     "first use), and unpack the file the loaders read. A "
+                                     "dataset already fetched is left alone.")
+    fe.add_argument("name", metavar="NAME", help="a dataset name (see `leporid data list`)")
+    fe.add_argument("--from", dest="source", metavar="FILE", default=None,
+                    help="install a file you downloaded yourself (datasets behind a login, "
+                         "offline machines); checked as a download is")
+    fe.add_argument("--mirror", metavar="URL", default=None,
+                    help="fetch from URL instead of the publisher's host (the path is kept); "
+                         "default $LEPORID_DATA_MIRROR")
+    fe.add_argument("--force", action="store_true", help="fetch again even if it is there")
+    fe.set_defaults(func=_fetch)
+
 
 def _usage(p) -> int:
     p.print_help(sys.stderr)
@@ -42,14 +69,17 @@ def _usage(p) -> int:
 
 
 def _load(args):
-    """Load ``--dataset`` (the loader's warnings printed as notes); None for a saved split."""
-    from ..data import load
+    """Load ``--dataset`` (the loader's warnings printed as notes); None if it is a saved
+    split. A registry name's protocol becomes ``args.protocol`` unless one was given."""
+    from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
 
     if is_saved_split(args.dataset):
         return None
     with loader_notes(args):
-        return load(args.dataset, args.format, **column_options(args))
+        inter, args.protocol = load_dataset(args.dataset, args.format, args.protocol,
+                                            args.download, **column_options(args))
+    return inter
 
 
 def _stats(args) -> int:
@@ -109,4 +139,52 @@ def _formats(args) -> int:
     print("\nBundled datasets (--dataset NAME):")
     for name, desc in BUNDLED.items():
         print(f"  {name}  {desc}")
+    print("\nDatasets by name: `leporid data list`")
+    return 0
+
+
+def _list(args) -> int:
+    from dataclasses import asdict
+
+    from ..data.datasets import DATASETS
+    from ..data.fetch import data_dir, installed
+
+    root = data_dir()
+    rows = []
+    for rec in DATASETS.values():
+        info = None if rec.bundled else installed(rec.name)
+        where = ("bundled" if rec.bundled else
+                 str(root / rec.name / info["file"]) if info else "not fetched")
+        rows.append((rec, where, info))
+    if args.json:
+        print(json.dumps([{**asdict(r), "verification": r.verification, "where": w,
+                           "fetched": i} for r, w, i in rows], indent=2))
+        return 0
+    print(f"Datasets by name (--dataset NAME); data directory: {root} (${{LEPORID_DATA}})")
+    for rec, where, info in rows:
+        paper = f", the paper's {rec.paper}" if rec.paper else ""
+        get = ("shipped" if rec.bundled else
+               f"login needed: get {rec.member} from {rec.page}, then `leporid data fetch "
+               f"{rec.name} --from FILE`" if rec.login else f"`leporid data fetch {rec.name}`")
+        print(f"\n{rec.name}  {rec.title}  [{rec.size}]")
+        print(f"  fetched:   {where}")
+        print(f"  get it:    {get}")
+        tofu = info and rec.checksum is None
+        print(f"  verified:  {rec.verification}" + (f"; recorded {info['sha256']}" if tofu else ""))
+        print(f"  licence:   {rec.licence}")
+        print(f"  protocol:  {rec.protocol}{paper}; {rec.preparation}")
+        print(f"  format:    {rec.format} ({rec.member})")
+    return 0
+
+
+def _fetch(args) -> int:
+    from ..data.datasets import dataset
+    from ..data.fetch import fetch
+
+    rec = dataset(args.name)
+    path, new = fetch(rec.name, source=args.source, mirror=args.mirror, force=args.force)
+    if not new:
+        print(f"{rec.name}: already fetched: {path} (--force fetches it again)")
+        return 0
+    print(f"{rec.name}: ready: {path}; use it with --dataset {rec.name}")
     return 0

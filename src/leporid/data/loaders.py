@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import ast
 import csv
+import gzip
 import io
 import math
 import os
 import re
 import sys
 import warnings
+import zlib
+from array import array
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -40,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from .datasets import dataset, is_registered
 from .formats import (
     FORMATS,
     Column,
@@ -578,6 +582,93 @@ def _numbered_lines(path: Path, data: bytes):
 
 
 # --------------------------------------------------------------------------------------------
+# Steam reviews (UCSD version 2)
+# --------------------------------------------------------------------------------------------
+# a Python string literal ('...' or "...", escapes allowed), and one top-level field of a line
+_PY_STR = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+_REVIEW_FIELD = re.compile(r"'(username|product_id|date)': (" + _PY_STR + ")")
+_REVIEW_KEYS = ("username", "product_id", "date")
+
+
+def _review_fields(raw: str) -> tuple[str, str, str] | None:
+    """(username, product_id, date) of one review line, read from the part before its 'text'
+    (which may hold anything); None when that part does not hold all three."""
+    found = dict(_REVIEW_FIELD.findall(raw.split(", 'text': ", 1)[0]))
+    if len(found) != len(_REVIEW_KEYS):
+        return None
+    return tuple(ast.literal_eval(lit) if "\\" in lit else lit[lit[0] == "u" and 1:][1:-1]
+                 for lit in (found[k] for k in _REVIEW_KEYS))
+
+
+def load_steam_reviews(path, name: str | None = None, **column_options) -> Interactions:
+    """UCSD ``steam_reviews.json(.gz)`` (version 2): one Python-literal dict per line with
+    ``username``, ``product_id`` and ``date`` (``YYYY-MM-DD``); user = username, item =
+    product_id, time = the date (day resolution; a day's reviews in file order). A ``.gz``
+    file is read compressed, line by line. The three fields are taken by a pattern from the
+    part of the line before the review text; a line where that fails is read whole with
+    ``ast.literal_eval`` (never ``eval``)."""
+    if column_options:
+        raise DataError(f"format 'steam-reviews' takes no column options "
+                        f"(got {sorted(column_options)})")
+    path = Path(path)
+    users, items, dates, lines = [], [], [], array("l")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for line, raw_bytes in enumerate(fh, 1):
+                raw = raw_bytes.decode("utf-8", errors="replace").strip()
+                if not raw:
+                    continue
+                fields = _review_fields(raw) or _review_literal(path, line, raw)
+                user, item = fields[0].strip(), fields[1].strip()
+                if not user or not item:
+                    raise DataError(f"{path}:{line}: empty username or product_id")
+                users.append(user)
+                items.append(item)
+                dates.append(fields[2])
+                lines.append(line)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{path}: damaged gzip file ({exc})") from None
+    if not users:
+        raise DataError(f"{path}: empty file (no data rows)")
+    cols = {"user": _ids_from_tokens(pa.array(users, pa.string())),
+            "item": _ids_from_tokens(pa.array(items, pa.string())),
+            "time": _days(path, dates, lines) * 86400.0}
+    return _interactions(_Table(cols, np.asarray(lines, np.int64)), path, "steam-reviews", name)
+
+
+def _review_literal(path: Path, line: int, raw: str) -> tuple[str, str, str]:
+    try:
+        rec = ast.literal_eval(raw)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
+        raise DataError(f"{path}:{line}: not a Python literal dict "
+                        f"({type(exc).__name__}: {exc})") from None
+    missing = [k for k in _REVIEW_KEYS if not isinstance(rec, dict) or k not in rec]
+    if missing:
+        raise DataError(f"{path}:{line}: missing key(s) {missing} (a steam_reviews.json line "
+                        f"has username, product_id and date)")
+    try:
+        return tuple(_id_text(rec[k]) for k in _REVIEW_KEYS)
+    except ValueError as exc:
+        raise DataError(f"{path}:{line}: {exc}") from None
+
+
+def _days(path: Path, dates: list, lines) -> np.ndarray:
+    """Days since 1970-01-01 of ``YYYY-MM-DD`` dates; a DataError names the first bad line."""
+    try:
+        return np.array(dates, dtype="datetime64[D]").astype(np.int64).astype(np.float64)
+    except ValueError:
+        for text, line in zip(dates, lines):
+            try:
+                np.datetime64(text, "D")
+            except ValueError:
+                raise DataError(f"{path}:{line}: date {text!r} is not YYYY-MM-DD") from None
+        raise
+
+
+# --------------------------------------------------------------------------------------------
 # Parquet
 # --------------------------------------------------------------------------------------------
 def load_parquet(path, name: str | None = None, **column_options) -> Interactions:
@@ -712,6 +803,21 @@ register(Format(
                   "'user_id' and 'items' (list order is time order); no timestamp",
     parser=load_steam_json, aliases=("steam",), files=("australian_users_items.json",)))
 register(Format(
+    "steam-reviews", "UCSD Steam steam_reviews.json(.gz), version 2: one Python-literal dict "
+                     "per line; user = username, item = product_id, time = date (a day)",
+    parser=load_steam_reviews, files=("steam_reviews.json", "steam_reviews.json.gz")))
+register(Format(
+    "gowalla", "SNAP Gowalla check-ins: user, ISO-8601 time, latitude, longitude, location "
+               "(the item), tab-separated, no header",
+    layout=Layout("\t", False, positional(("user", "token"), ("time", "time"),
+                                          ("latitude", "float"), ("longitude", "float"),
+                                          ("item", "token"))),
+    files=("loc-gowalla_totalcheckins.txt",)))
+register(Format(
+    "amazon-csv", "Amazon (2014) ratings_*.csv: user,item,rating,timestamp, no header",
+    layout=Layout(",", False, positional(("user", "token"), ("item", "token"),
+                                         ("rating", "float"), ("time", "float")))))
+register(Format(
     "steam-seq", "'user item' per line, whitespace-separated, chronological, no header",
     layout=Layout(" ", False, positional(("user", "token"), ("item", "token"))),
     aliases=("steam-text",)))
@@ -734,7 +840,8 @@ register(Format(
 # the entry point
 # --------------------------------------------------------------------------------------------
 def load(name_or_path, format: str | None = None, **column_options) -> Interactions:  # noqa: A002
-    """Load a bundled dataset (by name) or a file/directory (format from ``format`` or the name).
+    """Load a dataset by name (bundled, or fetched: ``leporid data list``) or a file/directory
+    (format from ``format`` or the name).
 
     ``column_options`` (``user_col``, ``item_col``, ``time_col``, ``rating_col``) name the columns
     of header-based formats; omitted ones are guessed from common header names.
@@ -747,8 +854,10 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
                             f"{format!r} or column options")
         return load_bundled(str(name_or_path))
     if not path.exists():
-        raise DataError(f"{path}: no such file (and not a bundled dataset: "
-                        f"{', '.join(BUNDLED)})")
+        if is_registered(str(name_or_path)):         # a registry name: its fetched copy
+            return load_dataset(str(name_or_path), format, **column_options)[0]
+        raise DataError(f"{path}: no such file (and not a dataset name: see `leporid data "
+                        f"list`)")
     if path.is_dir():
         from .split_io import looks_like_split, split_problem
 
@@ -761,3 +870,22 @@ def load(name_or_path, format: str | None = None, **column_options) -> Interacti
                             f"`leporid data prepare`")
         path = find_in_directory(path)
     return load_format(FORMATS[fmt or detect_format(path)], path, **column_options)
+
+
+def load_dataset(name_or_path, format: str | None = None, protocol: str | None = None,  # noqa: A002
+                 download: bool = False, **column_options) -> tuple[Interactions, str]:
+    """``(interactions, protocol)`` for a registry name (its fetched copy, read in its format,
+    and its default protocol unless ``protocol`` is given) or for anything
+    :func:`leporid.data.load` reads (a bundled name, a file, a folder; protocol ``kcore``)."""
+    from .fetch import locate
+
+    if not is_registered(name_or_path) or Path(name_or_path).exists():
+        return load(name_or_path, format, **column_options), protocol or "kcore"
+    rec = dataset(str(name_or_path))
+    if format is not None or any(v is not None for v in column_options.values()):
+        raise DataError(f"{rec.name!r} is a registry dataset read as {rec.format!r}; it takes "
+                        f"no --format or column options (give its file's path to choose them)")
+    if rec.bundled:
+        return load(rec.name), protocol or rec.protocol
+    inter = load(locate(rec.name, download), rec.format, **dict(rec.options))
+    return replace(inter, name=rec.name), protocol or rec.protocol

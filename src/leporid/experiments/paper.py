@@ -29,7 +29,12 @@ _NAMES = {"ML-1M": r"(^|[^a-z0-9])(ml-?1m|ml_1m|movielens-?1m)", "Steam": r"stea
 
 
 def paper_dataset(name: str | None) -> str | None:
-    """The paper's dataset a dataset name refers to (``ML-1M``, ``Steam``, ``Anime``), if any."""
+    """The paper's dataset a dataset name refers to (``ML-1M``, ``Steam``, ``Anime``), if any;
+    a registry name says it itself (``steam-australia`` is not the paper's Steam)."""
+    from ..data.datasets import DATASETS
+
+    if str(name) in DATASETS:
+        return DATASETS[str(name)].paper
     low = str(name or "").lower()
     for key, pat in _NAMES.items():
         if re.search(pat, low):
