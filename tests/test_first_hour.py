@@ -131,10 +131,12 @@ def test_demo_conclusion_names_the_best_and_what_to_run():
     assert "itemknn, has HR@10 0.460 (tail users 0.400)" in shows
     assert "one training seed" in caveat
     assert "`leporid reproduce table4 --budget default`" in evidence
+    assert "`leporid demo --seeds 123,124,125`" in evidence
     assert "--dataset x.csv" in conclusion(rows, "x.csv")[2]
     assert conclusion(rows[:3], "ml-latest-small") == []
     three = [{**r, "seeds": 3} for r in rows]
     assert "means over 3 training seeds" in conclusion(three, "ml-latest-small")[1]
+    assert "--seeds" not in conclusion(three, "ml-latest-small")[2]
 
 
 # ---------------------------------------------------------------- titles

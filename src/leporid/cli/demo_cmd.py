@@ -22,6 +22,7 @@ from .common import (
     check_output_dir,
     int_option,
 )
+from .reproduce_cmd import _seeds
 
 #: DLR² epochs at most in the demo (three trainings; see benchmarks/README.md, "DLR² budget")
 DEMO_EPOCHS = 4
@@ -38,6 +39,10 @@ def register(sub) -> None:
     add_dataset_args(p)
     add_seed_arg(p)
     add_progress_arg(p)
+    p.add_argument("--seeds", type=_seeds, default=None, metavar="SEEDS",
+                   help="comma-separated training seeds, e.g. 123,124,125: every model is "
+                        "trained once per seed and the verdicts need 3 or more (default: "
+                        "--seed alone, so the verdicts are inconclusive)")
     p.add_argument("--trials", type=int_option(1), default=30,
                    help="validation trials for each KNN model's hyperparameter search")
     p.add_argument("--epochs", type=int_option(1), default=None,
@@ -58,7 +63,18 @@ def _metrics_row(model: str, init: str, result: dict, seconds: float) -> dict:
     a, t = result["all"], result["tail"]
     return {"model": model, "init": init, "HR@5": a["HR@5"], "HR@10": a["HR@10"],
             "F1@5": a["F1@5"], "F1@10": a["F1@10"], "NDCG@10": a["NDCG@10"],
-            "tail HR@10": t["HR@10"], "seconds": int(round(seconds))}
+            "tail HR@10": t["HR@10"], "seconds": int(round(seconds)),
+            "per_user HR@10": [float(x) for x in result["per_user"]["HR@10"]]}
+
+
+def _mean_row(rows: list[dict]) -> dict:
+    """One table row from a row per seed: the metrics and seconds averaged, the seed count."""
+    out = dict(rows[0])
+    for k in COLUMNS[2:]:
+        out[k] = sum(r[k] for r in rows) / len(rows)
+    out["seconds"] = int(round(out["seconds"]))
+    out["seeds"] = len(rows)
+    return out
 
 
 class _RowStore:
@@ -80,6 +96,51 @@ class _RowStore:
     def put(self, key: dict, row: dict) -> None:
         from ..results import write_json
         write_json(self._path(key), row)
+
+
+#: the demo's claims: DLR² + LEPORID against each of these rows (the best classic model is
+#: the tuned classic model with the highest mean test HR@10)
+CLAIMS = (("dlr2-random", "DLR² + LEPORID beats DLR² + random initialisation"),
+          ("dlr2-le", "DLR² + LEPORID beats DLR² + LE initialisation"),
+          ("classic", "DLR² + LEPORID beats the best tuned classic model ({})"))
+
+
+def _verdicts(per_user: dict, rows: dict) -> list[dict]:
+    """The demo's claims under ``leporid.experiments.stats`` (seeds and users; per-user HR@10
+    of each run)."""
+    import numpy as np
+
+    from ..experiments.stats import claim, compare
+
+    def runs(name):
+        return np.array(per_user[name])
+    best = max(("toppop", "itemknn", "userknn"),
+               key=lambda n: np.mean([r["HR@10"] for r in rows[n]]))
+    out = []
+    for other, text in CLAIMS:
+        name = best if other == "classic" else other
+        comp = compare(runs("dlr2-leporid"), runs(name))
+        comp.update(what=f"DLR² + LEPORID vs {name.replace('dlr2-', 'DLR² + ')}",
+                    metric="HR@10")
+        out.append(claim(f"demo/{other}", text.format(best), [comp]))
+    return out
+
+
+def _print_verdicts(claims: list[dict], n_seeds: int) -> None:
+    from ..experiments.stats import verdict_text
+
+    print(f"\nVerdicts (per-user test HR@10; {n_seeds} seed{'s' * (n_seeds > 1)}; seeds and "
+          "users accounted for, see docs/statistics.md):")
+    for c in claims:
+        comp = c["comparisons"][0]
+        lo, hi = comp["ci"]
+        ci = f", 95% CI {lo:+.4f} … {hi:+.4f}" if lo is not None else ""
+        print(f"  {c['text']}: {verdict_text(c)}; Δ {comp['mean_diff']:+.4f}{ci}")
+        if comp.get("forced"):
+            print(f"    secondary, not a verdict: user-level test of these trained models, "
+                  f"Wilcoxon p = {comp['user_level']['p']:.3g}")
+    if n_seeds < 3:
+        print("  a verdict needs 3+ seeds per method: e.g. `leporid demo --seeds 123,124,125`")
 
 
 def run(args) -> int:
@@ -104,16 +165,21 @@ def run(args) -> int:
     config = {"dataset": str(args.dataset), "min_count": args.min_count,
               "protocol": split.protocol, "trials": trials,
               "neighbors": args.neighbors, "dim": args.dim, "dlr2": dlr2_config}
-    store = _RowStore(out / "rows", {"fingerprint": fingerprint, "seed": args.seed, **config},
-                      args.fresh)
-    rows: list[dict] = []
+    seeds = list(args.seeds or (args.seed,))
+    store = _RowStore(out / "rows", {"fingerprint": fingerprint, **config}, args.fresh)
+    per_seed: dict[str, list[dict]] = {}         # row name -> one row per seed
+    per_user: dict[str, list] = {}              # row name -> per-user test HR@10 per seed
 
-    # 1. LEPORID and LE embeddings of the training data
+    def keep(name: str, row: dict) -> None:
+        per_user.setdefault(name, []).append(row.pop("per_user HR@10"))
+        per_seed.setdefault(name, []).append(row)
+
+    # 1. LEPORID and LE embeddings of the training data (once: the seeds vary the training)
     embeddings = {}
     print(f"\n== LEPORID / LE embeddings (K={args.neighbors}, 𝒟={args.dim})", flush=True)
     for name, cls in (("leporid", LeporidEmbedding), ("le", LaplacianEigenmaps)):
         est = cls(n_components=args.dim, n_neighbors=args.neighbors, device=args.device,
-                  seed=args.seed).fit(split)
+                  seed=seeds[0]).fit(split)
         embeddings[name] = (est.user_embeddings_, est.item_embeddings_)
         atomic_save_npy(out / "embeddings" / f"{name}_user_embeddings.npy", est.user_embeddings_)
         atomic_save_npy(out / "embeddings" / f"{name}_item_embeddings.npy", est.item_embeddings_)
@@ -123,49 +189,59 @@ def run(args) -> int:
               f" + eigen {tm['item_eigen']:.2f}s, max residual {est.item_residuals_.max():.1e}",
               flush=True)
 
-    # 2. classic baselines, tuned on validation, tested once
-    for name in ("toppop", "itemknn", "userknn"):
-        key = {"row": name, "trials": 1 if name == "toppop" else trials}
-        row = store.get(key)
-        if row is None:
-            print(f"\n== {name}: {key['trials']} validation trial(s)", flush=True)
-            t0 = time.perf_counter()
-            res = tune_model(name, split, n_trials=key["trials"], seed=args.seed)
-            row = _metrics_row(name, "-", res["test"], time.perf_counter() - t0)
-            row["params"] = res["best_params"]
-            store.put(key, row)
-        else:
-            print(f"\n== {name}: stored result reused", flush=True)
-        rows.append(row)
+    for seed in seeds:
+        at = f" (seed {seed})" if len(seeds) > 1 else ""
+        # 2. classic baselines, tuned on validation, tested once
+        for name in ("toppop", "itemknn", "userknn"):
+            key = {"row": name, "trials": 1 if name == "toppop" else trials, "seed": seed}
+            row = store.get(key)
+            if row is None:
+                print(f"\n== {name}{at}: {key['trials']} validation trial(s)", flush=True)
+                t0 = time.perf_counter()
+                res = tune_model(name, split, n_trials=key["trials"], seed=seed)
+                test = evaluate(res["model"], split, "test", per_user=True)
+                row = _metrics_row(name, "-", test, time.perf_counter() - t0)
+                row["params"] = res["best_params"]
+                store.put(key, row)
+            else:
+                print(f"\n== {name}{at}: stored result reused", flush=True)
+            keep(name, row)
 
-    # 3. DLR² with each initialisation
-    for init in ("leporid", "le", "random"):
-        key = {"row": f"dlr2-{init}"}
-        row = store.get(key)
-        if row is None:
-            print(f"\n== DLR² with {init} initialisation", flush=True)
-            t0 = time.perf_counter()
-            given = embeddings.get(init)
-            model = DLR2(init=init if given is None else given, seed=args.seed, dim=args.dim,
-                         **dlr2_config).fit(split, progress=not args.no_progress)
-            row = _metrics_row("DLR²", init, evaluate(model, split, "test"),
-                               time.perf_counter() - t0)
-            store.put(key, row)
-        else:
-            print(f"\n== DLR² with {init}: stored result reused", flush=True)
-        rows.append(row)
+        # 3. DLR² with each initialisation
+        for init in ("leporid", "le", "random"):
+            key = {"row": f"dlr2-{init}", "seed": seed}
+            row = store.get(key)
+            if row is None:
+                print(f"\n== DLR² with {init} initialisation{at}", flush=True)
+                t0 = time.perf_counter()
+                given = embeddings.get(init)
+                model = DLR2(init=init if given is None else given, seed=seed, dim=args.dim,
+                             **dlr2_config).fit(split, progress=not args.no_progress)
+                row = _metrics_row("DLR²", init, evaluate(model, split, "test", per_user=True),
+                                   time.perf_counter() - t0)
+                store.put(key, row)
+            else:
+                print(f"\n== DLR² with {init}{at}: stored result reused", flush=True)
+            keep(f"dlr2-{init}", row)
 
-    meta = provenance({**config, "command": "demo"}, args.seed, fingerprint)
-    paths = write_table(out / "demo", rows, meta, COLUMNS)
+    rows = [_mean_row(rs) for rs in per_seed.values()]
+    claims = _verdicts(per_user, per_seed)
+    meta = provenance({**config, "command": "demo"}, seeds if len(seeds) > 1 else seeds[0],
+                      fingerprint)
+    meta.update(title="Demo: DLR² with LEPORID / LE / random initialisation vs tuned classic "
+                      "models", claims=claims)
+    # what the numbers show: last in the output, a note of the report's demo section
+    closing = meta["notes"] = conclusion(rows, args.dataset)
+    columns = COLUMNS + (["seeds"] if len(seeds) > 1 else [])
+    paths = write_table(out / "demo", rows, meta, columns)
     print(f"\nTest set, all users (tail = the 25% of users with the fewest training "
           f"interactions); {split.n_users} users x {split.n_items} items:\n")
-    print(markdown_table(rows, COLUMNS))
+    print(markdown_table(rows, columns))
+    _print_verdicts(claims, len(seeds))
     print(f"total {time.perf_counter() - t_start:.0f}s; wrote {paths['md']}, {paths['csv']}, "
           f"{paths['json']}")
     from ..experiments.report import write_report
 
-    # what the numbers show, last in the output and in the report's demo section
-    closing = conclusion(rows, args.dataset)
     atomic_write(paths["md"], "\n\n".join([paths["md"].read_text().rstrip("\n"), *closing]) + "\n")
     report = write_report(out)
     print(f"report: {report['html']} (and {report['md']})\n")
@@ -201,8 +277,9 @@ def conclusion(rows: list[dict], dataset) -> list[str]:
         lines.append(f"These are means over {seeds} training seeds on one split; which "
                      "differences the seeds and users support is what the verdicts say.")
     name = "" if str(dataset) == "ml-latest-small" else f" --dataset {dataset}"
-    lines.append(f"For evidence, run `leporid reproduce table4{name} --budget default` (3 seeds, "
-                 "paired tests over users, a verdict per claim; `table5` for the tail users), "
-                 "then `leporid report results/`; on the paper's ML-1M, see "
-                 "docs/reproduce.md.")
+    more = (f"`leporid demo{name} --seeds 123,124,125` (every row trained 3 times; the verdicts "
+            "then decide) or " if seeds < 3 else "")
+    lines.append(f"For evidence, run {more}`leporid reproduce table4{name} --budget default` (3 "
+                 "seeds, a verdict per claim of the paper; `table5` for the tail users), then "
+                 "`leporid report results/`; on the paper's ML-1M, see docs/reproduce.md.")
     return lines

@@ -18,4 +18,18 @@ def run(args) -> int:
 
     paths = write_report(args.results, args.out)
     print(f"wrote {paths['md']} and {paths['html']}")
+    _print_verdicts(args.results)
     return 0
+
+
+def _print_verdicts(folder) -> None:
+    """One line per claim: where, the verdict (with its reason), the claim."""
+    from pathlib import Path
+
+    from ..experiments.report import collect
+    from ..experiments.stats import verdict_text
+
+    for p, doc in collect(Path(folder)):
+        for c in doc.get("claims", []):
+            print(f"  {p.relative_to(folder).with_suffix('').as_posix()}: {verdict_text(c)} — "
+                  f"{c['text']}")

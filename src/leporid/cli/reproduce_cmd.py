@@ -153,12 +153,14 @@ def run(args) -> int:
         print(f"{art}: " + ", ".join(str(p) for p in paths.values()))
     import json
 
+    from ..experiments.stats import verdict_text
+
     for art in written:
         doc = json.loads((ctx.out / f"{art}.json").read_text())
         for c in doc.get("claims", []):
-            print(f"  claim ({art}): {c['text']} -> {c['verdict']}")
+            print(f"  claim ({art}): {c['text']} -> {verdict_text(c)}")
         for n in doc.get("notes", []):
-            if n.startswith("missing:"):
+            if isinstance(n, str) and n.startswith("missing:"):
                 print(f"  {art} {n}")
     print(f"done in {time.perf_counter() - t0:.0f}s; `leporid report {ctx.out}` renders "
           "everything as one page")

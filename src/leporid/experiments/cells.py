@@ -260,14 +260,15 @@ def mean_std(results: list[dict], metric: str, subset: str = "all") -> tuple[flo
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
 
 
-def per_user_mean(results: list[dict], metric: str, tail: bool = False) -> np.ndarray:
-    """Per-user values averaged over seeds (users aligned: one split), optionally tail only."""
+def per_user_runs(results: list[dict], metric: str, tail: bool = False) -> np.ndarray:
+    """Per-user values of every successful run, shape (runs, users) (users aligned: one
+    split), optionally the tail users only; (0, 0) when no run succeeded."""
     ok = by_seed(results)
     if not ok:
-        return np.array([])
-    arr = np.mean([np.asarray(r["per_user"][metric], float) for r in ok], axis=0)
+        return np.zeros((0, 0))
+    arr = np.array([np.asarray(r["per_user"][metric], float) for r in ok])
     if tail:
-        arr = arr[np.asarray(ok[0]["in_tail"], bool)]
+        arr = arr[:, np.asarray(ok[0]["in_tail"], bool)]
     return arr
 
 

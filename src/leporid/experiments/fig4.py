@@ -18,25 +18,31 @@ TITLE = "Figure 4: DLR² + LEPORID sensitivity to α and K (test, all users)"
 METRICS = ("HR@5", "HR@10", "F1@5", "F1@10")
 
 
+CAPTION = ("HR@10 and HR@5 of DLR² + LEPORID against α (left, K fixed) and K (right, α = 0.5), "
+           "test, all users; error bars are 95% seed CIs where there are 2+ seeds.")
+
+
 def _plot(rows, path) -> None:
-    from ..results import pyplot, save_figure
+    import numpy as np
 
-    plt = pyplot()
+    from .style import MARKERS, OTHER, OURS, WIDTH, figure, seed_ci
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for ax, param in zip(axes, ("alpha", "K")):
-        sub = [r for r in rows if r["parameter"] == param]
-        x = [r["value"] for r in sub]
-        for m in ("HR@10", "HR@5"):
-            ax.errorbar(x, [r[m] for r in sub], yerr=[r[f"{m} std"] for r in sub], marker="o",
-                        capsize=3, label=m)
-        ax.set_xlabel("α" if param == "alpha" else "K (nearest neighbours)")
-        if param == "K":
-            ax.set_xscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    save_figure(fig, path)
+    with figure(path, (WIDTH, 3.0), 1, 2) as (fig, axes):
+        for ax, param in zip(axes, ("alpha", "K")):
+            sub = [r for r in rows if r["parameter"] == param]
+            x = [r["value"] for r in sub]
+            for m, colour, mk, ls in (("HR@10", OURS, MARKERS[0], "-"),
+                                      ("HR@5", OTHER, MARKERS[1], "--")):
+                err = [seed_ci(r[m], r[f"{m} std"], r.get("seeds")) for r in sub]
+                err = None if all(np.isnan(err)) else np.nan_to_num(err)
+                ax.errorbar(x, [r[m] for r in sub], yerr=err, marker=mk, ls=ls, color=colour,
+                            capsize=3, ms=4, label=m)
+            ax.set_xlabel("α" if param == "alpha" else "K (nearest neighbours)")
+            if param == "K":
+                ax.set_xscale("log")
+                ax.set_xticks(x, [f"{v:g}" for v in x])
+                ax.minorticks_off()
+            ax.legend(fontsize=8)
 
 
 def graph_k(ctx, k: int) -> int:
@@ -83,4 +89,5 @@ def run(ctx) -> dict:
     md = md_rows(rows, ["parameter", "value"], [g for g in groups if g])
     for r in md[0]:
         r["value"] = f"{r['value']:g}"
-    return write_artefact(ctx, "fig4", TITLE, rows, md, claims, notes, figure=_plot)
+    return write_artefact(ctx, "fig4", TITLE, rows, md, claims, notes, figure=_plot,
+                          caption=CAPTION)

@@ -104,39 +104,100 @@ def md_rows(rows: list[dict], label_cols: list[str], groups: list[list[int]] | N
 
 
 def claims_markdown(claims: list[dict]) -> str:
+    """The claims of an artefact as a Markdown list: each claim with its verdict (bold, the
+    reason beside) and one line per comparison."""
     if not claims:
         return ""
-    lines = ["", "**Claims** (paired tests over users; see `leporid.experiments.stats`):", ""]
+    lines = ["", "**Claims** (see `leporid.experiments.stats` and docs/statistics.md):", ""]
     for c in claims:
-        lines.append(f"- *{c['text']}* — **{c['verdict']}**" + (f" ({c['note']})" if c.get("note")
-                                                               else ""))
+        extra = [x for x in (c.get("reason"), c.get("correction"), c.get("note")) if x]
+        lines.append(f"- **{c['verdict']}** — *{c['text']}*"
+                     + (f" ({'; '.join(extra)})" if extra else ""))
         for comp in c["comparisons"]:
             lines.append(f"  - {describe(comp)}")
+            if comp.get("forced") and comp.get("user_level"):
+                ul = comp["user_level"]
+                lines.append(f"    - secondary, not a verdict: user-level test of these trained "
+                             f"models (Wilcoxon over {ul['n_users']} users) p = {ul['p']:.3g}")
     return "\n".join(lines) + "\n"
 
 
+def _num(x, spec: str = "+.4f") -> str:
+    return "–" if not finite(x) else format(float(x), spec)
+
+
 def describe(comp: dict) -> str:
-    """One line for a comparison."""
+    """One line for a comparison: the means, Δ with its interval, p (Holm-adjusted where the
+    claim corrected it), P(A > B), the seeds and users, and the verdict."""
     what = comp.get("what", "")
-    if comp.get("test") == "bootstrap":
-        lo, hi = comp["ci"]
-        return (f"{what}: {comp['estimate']:+.4f} (95% bootstrap CI {lo:+.4f} … {hi:+.4f}, "
-                f"{comp['n']} users) → {comp['verdict']}")
-    if comp.get("test") == "wilcoxon":
-        rel = comp.get("relation", ">")
-        return (f"{what} [{rel}, {comp.get('metric', '')}]: {comp['mean_a']:.4f} vs "
-                f"{comp['mean_b']:.4f} (Δ {comp['mean_diff']:+.4f}, p = {comp['p']:.3g}, "
-                f"{comp['n']} {comp.get('unit', 'users')}) → {comp['verdict']}")
-    return f"{what}: {comp['verdict']}" + (f" ({comp['reason']})" if comp.get("reason") else "")
+    verdict = comp["verdict"] + (f" ({comp['reason']})" if comp.get("reason") else "")
+    if "mean_diff" not in comp:
+        return f"{what}: {verdict}"
+    rel = comp.get("relation", ">")
+    head = f"{what}"
+    if comp.get("metric"):
+        head += f" [{rel}, {comp['metric']}]"
+    if rel == "≈":
+        head += f", margin ±{comp.get('margin', 0):g}"
+    parts = []
+    if "gain_subset" in comp:
+        parts.append(f"gain on the subset {100 * comp['gain_subset']:+.2f}%, on all users "
+                     f"{100 * comp['gain_all']:+.2f}%")
+    elif finite(comp.get("mean_a")) and finite(comp.get("mean_b")):
+        parts.append(f"{comp['mean_a']:.4f} vs {comp['mean_b']:.4f}")
+    lo, hi = comp.get("ci") or (None, None)
+    d = f"Δ {_num(comp['mean_diff'])}"
+    if lo is not None:
+        d += f" (95% CI {_num(lo)} … {_num(hi)})"
+        if rel == "≈" and comp.get("ci_tost"):
+            d += f", 90% CI {_num(comp['ci_tost'][0])} … {_num(comp['ci_tost'][1])}"
+    parts.append(d)
+    if comp.get("p") is not None:
+        p = f"p = {comp['p']:.3g}"
+        if comp.get("p_holm") is not None:
+            p += f", Holm p = {comp['p_holm']:.3g}"
+        parts.append(p)
+    if comp.get("p_a_beats_b") is not None and "unit" not in comp:
+        parts.append(f"P(A > B) = {comp['p_a_beats_b']:.2f}")
+    unit = comp.get("unit", "seed")
+    if "n_units" in comp:
+        parts.append(f"{comp['n_units']} {unit}s")
+    elif "n_seeds_a" in comp:
+        parts.append(f"seeds {comp['n_seeds_a']} vs {comp['n_seeds_b']}, "
+                     f"{comp.get('n_users')} users")
+    return f"{head}: {'; '.join(parts)} → {verdict}"
+
+
+def notes_markdown(notes: list) -> list[str]:
+    """Notes as Markdown list lines; a structured note (a dict) becomes a nested list."""
+    lines = []
+    for n in notes:
+        if isinstance(n, dict):
+            for k, v in n.items():
+                lines.append(f"- {k}:")
+                lines += [f"  - {kk.replace('_', ' ')}: {_plain(vv)}" for kk, vv in
+                          (v.items() if isinstance(v, dict) else [("value", v)])]
+        else:
+            lines.append(f"- {n}")
+    return lines
+
+
+def _plain(v) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(x)}" for k, x in v.items())
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
 
 
 def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[dict], list[str]],
                    claims: list[dict] | None = None, notes: list[str] | None = None,
                    extra: dict | None = None, csv_columns: list[str] | None = None,
-                   figure=None) -> dict:
+                   figure=None, caption: str = "") -> dict:
     """Write ``<out>/<name>.json`` (provenance, rows, claims, notes, extra), ``.csv`` (numeric
     rows) and ``.md`` (title, table, notes, claims), and with ``figure(rows, path)`` the
-    ``.png`` (left out when matplotlib is not installed); return the paths. A ``--jobs``
+    ``.png`` (left out when matplotlib is not installed) described by ``caption``; return the
+    paths. A ``--jobs``
     helper (``ctx.worker``) writes nothing: the main process writes every artefact once."""
     if getattr(ctx, "worker", False):
         return {}
@@ -151,7 +212,7 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
     meta["cell_seconds"] = ctx.seconds.get(name)     # compute time of its cells (cached too)
     meta["cell_hosts"] = ctx.hosts.get(name)         # where they were computed (cached too)
     doc = {"artefact": name, "title": title, **meta, "rows": rows, "claims": claims,
-           "notes": notes, **(extra or {})}
+           "notes": notes, "figure_caption": caption, **(extra or {})}
     stem = ctx.out / name
     paths = {"json": write_json(stem.with_suffix(".json"), doc)}
     cols = csv_columns or sorted({k for r in rows for k in r}, key=_col_order(rows))
@@ -162,7 +223,7 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
             f"{ctx.protocol}; budget {ctx.budget.name}; seeds {list(ctx.seeds)}; data "
             f"{ctx.fingerprint} -->", "", markdown_table(*md).rstrip("\n")]
     if notes:
-        body += [""] + [f"- {n}" for n in notes]
+        body += [""] + notes_markdown(notes)
     text = "\n".join(body) + "\n" + claims_markdown(claims)
     paths["md"] = atomic_write(stem.with_suffix(".md"), text)
     if figure is not None:

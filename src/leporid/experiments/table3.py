@@ -15,6 +15,10 @@ from .render import best_of, md_rows, metric_row, relative_row, write_artefact
 from .stats import claim
 
 TITLE = "Table 3: initialisations × neural models (test, all users)"
+CAPTION = ("HR@10 of each initialisation minus random's, per model (test, all users): the "
+           "difference, its 95% seed CI (Welch over the seed means) and, in brackets, the "
+           "paper's difference where the paper has both cells (without a random row: HR@10 "
+           "itself and the paper's value).")
 
 
 def _models(ctx) -> list[str]:
@@ -34,6 +38,53 @@ def missing() -> list[str]:
     inits, models = table3_inits(), neural_models()
     return ([f"model {m}" for m in PAPER_NEURAL if m not in models]
             + [f"init {i}" for i in PAPER_INITS if i not in inits])
+
+
+def plot(rows: list[dict], path, metric: str = "HR@10") -> None:
+    """Heat map models × initialisations of the difference to random (module CAPTION)."""
+    import numpy as np
+
+    from .render import finite
+    from .style import figure, welch_ci
+
+    cell = {(r["model"], r["init"]): r for r in rows if not r.get("relative")}
+    models = list(dict.fromkeys(m for m, _ in cell))
+    inits = list(dict.fromkeys(i for _, i in cell))
+    base = "random" if "random" in inits else None      # None: absolute values
+    diff = np.full((len(models), len(inits)), np.nan)
+    text = [["" for _ in inits] for _ in models]
+    for a, m in enumerate(models):
+        b = cell.get((m, base)) if base else {metric: 0.0, f"{metric} std": 0.0,
+                                              f"{metric} paper": 0.0, "seeds": 0}
+        for k, i in enumerate(inits):
+            r = cell.get((m, i))
+            if not r or not b or not finite(r.get(metric)) or not finite(b.get(metric)):
+                continue
+            diff[a, k] = r[metric] - b[metric]
+            ci = welch_ci(r[metric], r[f"{metric} std"], r.get("seeds"), b[metric],
+                          b[f"{metric} std"], b.get("seeds"))
+            sign = "+" if base else ""
+            t = f"{diff[a, k]:{sign}.3f}" + (f"\n±{ci:.3f}" if finite(ci) and i != base else "")
+            p, pb = r.get(f"{metric} paper"), b.get(f"{metric} paper")
+            if finite(p) and finite(pb) and i != base:
+                t += f"\n[{p - pb:{sign}.3f}]"
+            text[a][k] = t
+    vmax = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
+    vmax = vmax or 1.0
+    # a difference: diverging around 0; absolute values: sequential from 0
+    cmap, vmin = ("PuOr", -vmax) if base else ("Blues", 0.0)
+    size = (min(7.8, 1.4 + 0.8 * len(inits)), max(2.8, 1.2 + 0.62 * len(models)))
+    with figure(path, size) as (fig, ax):
+        im = ax.imshow(diff, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        ax.grid(False)
+        ax.set_xticks(range(len(inits)), inits, rotation=30, ha="right")
+        ax.set_yticks(range(len(models)), models)
+        for a in range(len(models)):
+            for k in range(len(inits)):
+                dark = np.isfinite(diff[a, k]) and abs(diff[a, k]) > (0.6 if base else 0.7) * vmax
+                ax.text(k, a, text[a][k] or "–", ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
+        fig.colorbar(im, ax=ax, label=f"{metric} minus {base}" if base else metric, shrink=0.9)
 
 
 def run(ctx) -> dict:
@@ -70,4 +121,4 @@ def run(ctx) -> dict:
     notes += [f"{r['model']}/{r['init']} failed: {r['error']}" for r in rows if r.get("error")]
     md = md_rows(rows, ["model", "init"], groups, side_by_side=key is not None)
     return write_artefact(ctx, "table3", TITLE, rows, md, claims, notes,
-                          extra={"missing": miss})
+                          extra={"missing": miss}, figure=plot, caption=CAPTION)
