@@ -3,7 +3,6 @@ grid cache (hit, miss, resume, changed config), the Fig. 2 simulation, the autho
 
 import math
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from leporid.data import Interactions, load, prepare
 from leporid.experiments import paper
-from leporid.experiments.grid import Cell, CellCache, CellsElsewhere, cell_key, run_cells
+from leporid.experiments.grid import Cell, CellCache, cell_key, run_cells
 from leporid.experiments.stats import (
     FAILS,
     HOLDS,
@@ -147,7 +146,7 @@ def test_cache_hit_miss_resume_and_changed_config(tmp_path):
     calls = []
 
     def make(i, stop_at=None, scale=1):
-        def compute(cfg):
+        def compute(cfg, ctx):
             if stop_at is not None and i == stop_at:
                 raise _Interrupt()
             calls.append(i)
@@ -176,99 +175,16 @@ def test_cache_hit_miss_resume_and_changed_config(tmp_path):
     assert calls[-2:] == [0, 1]
 
 
-def _claim_as(cache, cell, pid):
-    """Write the claim another process (``pid`` on this host) would hold on ``cell``."""
-    import json
-    import socket
-
-    p = cache.path(cell.config).with_suffix(".claim")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
-    return p
-
-
-def test_cells_claimed_by_a_live_process_are_left_to_it(tmp_path):
-    import subprocess
-    import threading
-
-    cache = CellCache(tmp_path)
-    calls = []
-    cells = [Cell({"kind": "t", "seed": i}, lambda c: calls.append(c["seed"]) or {"v": c["seed"]})
-             for i in range(4)]
-    other = subprocess.Popen(["sleep", "60"])          # a live "other process"
-    try:
-        claim = _claim_as(cache, cells[1], other.pid)
-        # a --jobs helper computes what it can, then says the rest is elsewhere
-        with pytest.raises(CellsElsewhere):
-            run_cells(cells, cache, None, progress=False, wait=False)
-        assert calls == [0, 2, 3] and claim.exists()
-        assert not list(tmp_path.glob("*.claim"))[1:]   # its own claims are released
-
-        # the main process waits: the other process finishes the cell and drops its claim
-        def finish():
-            time.sleep(0.3)
-            cache.put(cells[1].config, {"v": "theirs"})
-            claim.unlink()
-        t = threading.Thread(target=finish)
-        t.start()
-        res = run_cells(cells, cache, None, progress=False, poll=0.05)
-        t.join()
-        assert calls == [0, 2, 3] and [r["v"] for r in res] == [0, "theirs", 2, 3]
-    finally:
-        other.kill()
-        other.wait()
-    # a claim whose process died is taken over (an interrupted run resumes)
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    cell = Cell({"kind": "t", "seed": 9}, lambda c: {"v": 9})
-    _claim_as(cache, cell, dead.pid)
-    assert run_cells([cell], cache, None, progress=False)[0]["v"] == 9
-    assert not list(tmp_path.glob("*.claim"))
-
-
-def test_claims_of_other_hosts_go_stale_and_computing_keeps_a_claim_fresh(tmp_path,
-                                                                          monkeypatch):
-    import json
-    import os
-
-    from leporid.experiments import grid
-
-    cache = CellCache(tmp_path)
-    cell = Cell({"kind": "t", "seed": 1}, lambda c: {"v": 1})
-    p = cache.path(cell.config).with_suffix(".claim")
-    p.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
-    assert not cache.claim(cell.config)                     # a live claim of another host
-    old = time.time() - grid.STALE_CLAIM_S - 1
-    os.utime(p, (old, old))
-    assert cache.claim(cell.config)                         # stale: taken over
-    cache.release(cell.config)
-    assert not p.exists()
-
-    # while a cell computes, its claim is touched (here every 0.05 s)
-    monkeypatch.setattr(grid, "STALE_CLAIM_S", 0.3)
-    ages = []
-
-    def slow(c):
-        claim = cache.path(c).with_suffix(".claim")
-        os.utime(claim, (old, old))
-        time.sleep(0.3)
-        ages.append(time.time() - claim.stat().st_mtime)
-        return {"v": 2}
-
-    res = run_cells([Cell({"kind": "t", "seed": 2}, slow)], cache, None, progress=False)
-    assert res[0]["v"] == 2 and ages[0] < 0.3
-
-
 def test_failed_cell_is_reported_and_not_cached(tmp_path):
     cache = CellCache(tmp_path)
     n = []
 
-    def bad(cfg):
+    def bad(cfg, ctx):
         n.append(1)
         raise ValueError("boom")
 
     cell = Cell({"kind": "t", "seed": 1}, bad)
-    ok = Cell({"kind": "t", "seed": 2}, lambda c: {"v": 1})
+    ok = Cell({"kind": "t", "seed": 2}, lambda c, ctx: {"v": 1})
     res = run_cells([cell, ok], cache, None, progress=False)
     assert res[0]["error"] == "ValueError: boom" and res[1]["v"] == 1
     run_cells([cell], cache, None, progress=False)

@@ -52,16 +52,6 @@ def test_other_warning_categories_are_not_turned_into_notes(capsys):
     assert capsys.readouterr().err == "leporid x: note: a row dropped\n"
 
 
-def test_reproduce_helpers_stay_quiet(capsys):
-    import warnings
-
-    from leporid.cli.common import loader_notes
-
-    with loader_notes(SimpleNamespace(command="reproduce", worker=True)):
-        warnings.warn("a row dropped", UserWarning, stacklevel=1)
-    assert capsys.readouterr().err == ""
-
-
 # ---------------------------------------------------------------- one data fingerprint
 def test_statistics_show_the_fingerprint_results_record(bundled_split):
     stats = dataset_statistics(bundled_split)

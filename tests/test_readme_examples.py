@@ -214,8 +214,6 @@ def test_blocked_modules_are_extras_only():
     """The simulation of the quick-start install hides the extras' packages, not core ones."""
     blocked = extra_only_modules()
     assert "mkdocs" in blocked
-    if importlib.util.find_spec("dask") is not None:
-        assert {"dask", "distributed"} <= blocked
     for core in ("numpy", "scipy", "torch", "sklearn", "matplotlib", "leporid", "pytest"):
         assert core not in blocked
 

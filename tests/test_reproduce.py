@@ -4,7 +4,6 @@ exists and is well formed, a rerun reads every cell from the cache, and the repo
 import json
 import socket
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -170,7 +169,7 @@ def test_report_names_the_hosts_of_cells_computed_elsewhere(tmp_path):
 
     here = socket.gethostname()
     ctx = Context(None, TINY, tmp_path / "r", dataset="d", progress=False)
-    cells = [Cell({"kind": "t", "setting": str(i), "seed": 1}, lambda cfg: {"v": 1})
+    cells = [Cell({"kind": "t", "setting": str(i), "seed": 1}, lambda cfg, ctx: {"v": 1})
              for i in range(2)]
     assert all(r["provenance"]["host"] == here for r in ctx.run(cells, "t"))
     assert ctx.hosts["t"] == [here]
@@ -186,15 +185,6 @@ def test_report_names_the_hosts_of_cells_computed_elsewhere(tmp_path):
     assert art["host"] == here and art["cell_hosts"] == both
     md, _ = build_markdown(ctx.out)
     assert f"host {here};" in md and f"cells computed on {', '.join(both)}" in md
-
-
-def test_jobs_helpers_write_no_artefact_files(tmp_path):
-    """A ``--jobs`` helper computes cells only; the artefact files are the main process's."""
-    from leporid.experiments.render import write_artefact
-
-    ctx = Context(None, TINY, tmp_path / "r", dataset="d", progress=False, worker=True)
-    assert write_artefact(ctx, "t", "T", [{"a": 1}], ([{"a": 1}], ["a"])) == {}
-    assert not list((tmp_path / "r").glob("t.*"))
 
 
 def test_cli_errors(tmp_path, capsys):
@@ -217,67 +207,3 @@ def test_protocol_is_recorded_in_command_results(tmp_path):
     docs = [json.loads(p.read_text()) for p in out.glob("*.json")]
     assert docs and all(d["config"]["protocol"] == "authors" for d in docs)
     assert all(d["config"]["min_count"] == 20 for d in docs)   # recorded, unused by "authors"
-
-
-def test_cli_jobs_shares_the_cells_between_processes(tmp_path, capsys):
-    from leporid.cli.reproduce_cmd import _worker_argv
-    from leporid.data.split_io import save_split
-
-    argv = ["reproduce", "table7", "--jobs", "3", "--dataset", "d", "--jobs=2"]
-    assert _worker_argv(argv)[1:] == ["-m", "leporid", "reproduce", "table7", "--dataset", "d",
-                                      "--jobs", "1", "--worker", "--no-progress"]
-    split = prepare(power_law_interactions(100, 120, 4000, min_per_user=20, seed=5, name="j"),
-                    min_count=5)
-    data = save_split(split, tmp_path / "j.split")
-    out = tmp_path / "res"
-    assert main(["reproduce", "table7", "--budget", "smoke", "--dataset", str(data), "--out",
-                 str(out), "--jobs", "2", "--no-progress", "--seeds", "1"]) == 0
-    cells = list((out / "cache" / "cells").glob("*.json"))
-    assert len(cells) == 4 and not list((out / "cache" / "cells").glob("*.claim"))
-    doc = json.loads((out / "table7.json").read_text())
-    assert len(doc["rows"]) == 4 and not any(r.get("error") for r in doc["rows"])
-    # both processes computed cells (the helper needs a few seconds to start: 4 cells suffice)
-    assert len({json.loads(p.read_text())["computed_by"] for p in cells}) == 2
-    assert main(["reproduce", "table7", "--fresh", "--jobs", "2", "--dataset", str(data)]) == 2
-    assert "--fresh cannot be combined with --jobs" in capsys.readouterr().err
-
-
-def test_jobs_helpers_leave_the_loader_notes_to_the_main_process(tmp_path, capfd, monkeypatch):
-    """With --jobs 2 the data loader's note (a rating of a movie missing from movies.csv,
-    dropped) is printed once, by the main process: the helper reloads the data quietly."""
-    import os
-    import random
-
-    import leporid
-    import leporid.experiments as experiments
-    from leporid.cli import reproduce_cmd
-
-    data = tmp_path / "ml"
-    data.mkdir()
-    rnd = random.Random(0)
-    rows = [f"{u},{i},4.0,{1000 + 12 * u + n}" for u in range(1, 21)
-            for n, i in enumerate(rnd.sample(range(1, 31), 12))]
-    (data / "ratings.csv").write_text("userId,movieId,rating,timestamp\n"
-                                      + "\n".join([*rows, "3,999,4.0,5000"]) + "\n")
-    (data / "movies.csv").write_text("movieId,title,genres\n"
-                                     + "".join(f"{i},M{i},Drama\n" for i in range(1, 31)))
-    # the helper imports this leporid, whichever one is installed
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        filter(None, [str(Path(leporid.__file__).parents[1]), os.environ.get("PYTHONPATH")])))
-    helpers, start, run = [], reproduce_cmd._start_workers, experiments.reproduce
-    monkeypatch.setattr(reproduce_cmd, "_start_workers",
-                        lambda args: helpers.extend(start(args)) or helpers)
-
-    def run_then_wait(*a, **k):     # table2 has no cells: without waiting, the main process
-        out = run(*a, **k)          # would stop the helper before it has loaded the data
-        for h in helpers:
-            h.wait(timeout=120)
-        return out
-    monkeypatch.setattr(experiments, "reproduce", run_then_wait)
-    assert main(["reproduce", "table2", "--budget", "smoke", "--dataset", str(data),
-                 "--min-count", "3", "--out", str(tmp_path / "res"), "--jobs", "2",
-                 "--no-progress"]) == 0
-    assert [h.returncode for h in helpers] == [0]
-    err = capfd.readouterr().err
-    assert err.count("whose movieId is not in movies.csv") == 1, err
-    assert "leporid reproduce: note:" in err and "line 242: movieId 999" in err

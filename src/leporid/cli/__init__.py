@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    args.argv = argv        # the command line as given (``reproduce --jobs`` repeats it)
     from ..data import DataError
     from .common import UsageError
     try:

@@ -154,6 +154,18 @@ def float_option(low: float | None = None, high: float | None = None, low_open: 
     return _option_type(False, low=low, high=high, low_open=low_open)
 
 
+def scheduler_option(spec: str) -> str:
+    """argparse type of ``--scheduler`` (``embed``, ``reproduce``): ``local:N`` or a scheduler
+    address, checked by ``leporid.graph.distributed.parse_scheduler``."""
+    from ..graph.distributed import parse_scheduler
+
+    try:
+        parse_scheduler(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--scheduler {spec!r}: ")) from None
+    return spec
+
+
 def dataset_stem(dataset) -> str:
     """The dataset part of result / checkpoint file names: the file (or folder, or bundled)
     name without its last extension (``u.data`` -> ``u``, ``x.v2.csv`` -> ``x.v2``), preceded by
@@ -225,16 +237,15 @@ def check_output_file(path, option: str) -> Path | None:
 @contextmanager
 def loader_notes(args):
     """Warnings raised inside (the loaders' notes: rows dropped, ...) printed as one line each,
-    ``leporid COMMAND: note: ...``, the same for every command, without a source line; not by
-    ``reproduce --jobs`` helpers, whose main process says them. Other categories (a library's
-    deprecation, ...) are passed on unchanged."""
+    ``leporid COMMAND: note: ...``, the same for every command, without a source line. Other
+    categories (a library's deprecation, ...) are passed on unchanged."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
     for w in caught:
         if not issubclass(w.category, UserWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        elif not getattr(args, "worker", False):
+        else:
             print(f"leporid {getattr(args, 'command', None) or ''}: note: {w.message}"
                   .replace("leporid : ", "leporid: "), file=sys.stderr)
 

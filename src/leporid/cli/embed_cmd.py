@@ -22,6 +22,7 @@ from .common import (
     float_option,
     int_option,
     loader_notes,
+    scheduler_option,
 )
 
 #: ``--format authors`` makes row i = id i: the largest id may exceed the number of distinct
@@ -60,7 +61,7 @@ def register(sub) -> None:
                         "instead of z-scored columns (= --param output=raw)")
     p.add_argument("--device", default="auto",
                    help="cpu, cuda or auto (GPU when present), for initialisers with a device")
-    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="SPEC",
+    p.add_argument("--scheduler", default=None, type=scheduler_option, metavar="SPEC",
                    help="build the graphs on Dask: local:N (a local cluster of N "
                         "workers in this process) or tcp://HOST:PORT (a running scheduler); needs "
                         "leporid[dist]")
@@ -129,16 +130,6 @@ def scheme_params(args) -> dict:
         return resolve_params(args.method, params, args.dim)
     except ValueError as exc:
         fail(exc)
-
-
-def _scheduler(spec: str) -> str:
-    from ..graph.distributed import parse_scheduler
-
-    try:
-        parse_scheduler(spec)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--scheduler {spec!r}: ")) from None
-    return spec
 
 
 def _approximate(spec: str) -> dict:

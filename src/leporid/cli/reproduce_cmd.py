@@ -4,11 +4,14 @@ with the published numbers, with a verdict for each of the paper's claims."""
 from __future__ import annotations
 
 import argparse
+import logging
 import re
+import signal
 import sys
 import time
+from contextlib import contextmanager
 
-from .common import add_dataset_args, add_progress_arg, int_option
+from .common import add_dataset_args, add_progress_arg, int_option, scheduler_option
 
 ARTEFACT_HELP = ("table2 (statistics), table3 (inits x neural models), table4 (vs classic "
                  "models), table5 (tail users), table6 (losses), table7 (architectures), fig2 "
@@ -47,9 +50,13 @@ def register(sub) -> None:
                    help="comma-separated initialisations: Tables 3 and 5 run only these; "
                         "default all registered")
     p.add_argument("--jobs", type=int_option(1), default=1,
-                   help="processes computing cells at once (default 1); models train with one "
-                        "torch thread by default, so on N cores use --jobs N")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+                   help="cells computed at once on this machine (default 1: in this process); "
+                        "N > 1 is --scheduler local:N. Models train with one torch thread by "
+                        "default, so on N cores use --jobs N")
+    p.add_argument("--scheduler", default=None, type=scheduler_option, metavar="SPEC",
+                   help="run the cells as Dask tasks: local:N (N worker processes on this "
+                        "machine) or tcp://HOST:PORT (a running scheduler and its workers, see "
+                        "docs/cluster.md); this process alone writes the results")
     add_progress_arg(p)
     p.set_defaults(func=run)
 
@@ -87,68 +94,77 @@ def _check_selection(args) -> None:
                              f"{', '.join(known)}")
 
 
-def _worker_argv(argv: list[str]) -> list[str]:
-    """The command line of one ``--jobs`` helper process: this one, as one quiet worker."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--jobs":
-            skip = True
-        elif not a.startswith("--jobs="):
-            out.append(a)
-    return [sys.executable, "-m", "leporid", *out, "--jobs", "1", "--worker", "--no-progress"]
+def _scheduler(args) -> str | None:
+    """The Dask scheduler the cells run on (None: in this process): ``--jobs N`` (N > 1) is
+    ``--scheduler local:N``."""
+    from .common import UsageError
+
+    if args.scheduler and args.jobs > 1:
+        raise UsageError("--jobs and --scheduler are two ways to say where cells run; give one "
+                         "(--jobs N is --scheduler local:N)")
+    return args.scheduler or (f"local:{args.jobs}" if args.jobs > 1 else None)
 
 
-def _start_workers(args) -> list:
-    """``--jobs N``: N - 1 helper processes run the same command; they compute the cells this
-    process has not claimed and write nothing else (their stdout is dropped, their errors
-    shown; the data loader's notes, which this process printed, they keep to themselves)."""
-    import subprocess
+@contextmanager
+def _cluster(spec: str | None, device: str):
+    """The ``GridCluster`` of ``spec`` (None: none), closed — its local workers with it — when
+    the run ends, fails, is interrupted or terminated (SIGTERM)."""
+    if spec is None:
+        yield None
+        return
+    from ..experiments.cluster import GridCluster
 
-    cmd = _worker_argv(list(getattr(args, "argv", None) or sys.argv[1:]))
-    return [subprocess.Popen(cmd, stdout=subprocess.DEVNULL) for _ in range(args.jobs - 1)]
+    def terminate(signum, frame):
+        # the local scheduler, stopped mid-run, may log an internal race as an unretrieved
+        # asyncio task's traceback: noise, not news, for a terminated command
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    cluster = None
+    try:
+        cluster = GridCluster(spec, device)
+        cluster.check_gpu()
+        if cluster.dashboard:
+            print(f"leporid reproduce: Dask dashboard at {cluster.dashboard}", file=sys.stderr)
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args) -> int:
     from ..experiments import BUDGETS, DATALESS, Context, reproduce
     from ..utils.device import resolve_device
-    from .common import UsageError
 
-    if args.jobs > 1 and args.fresh:
-        raise UsageError("--fresh cannot be combined with --jobs (the processes would recompute "
-                         "each other's cells); run --fresh with one job, or delete the cache")
     _check_selection(args)
+    spec = _scheduler(args)
     budget = BUDGETS[args.budget]
     if args.seeds:
         budget = budget.with_(seeds=args.seeds)
     device = resolve_device(args.device)
-    if args.threads:
+    if args.threads and spec is None:
         import torch
 
         torch.set_num_threads(args.threads)     # a run-time setting: not part of any cell key
     t0 = time.perf_counter()
-    split, name = None, "fig2"
-    if args.artefact not in DATALESS:
-        from .common import load_split
+    with _cluster(spec, device) as cluster:     # an unreachable scheduler fails before the data
+        split, name = None, "fig2"
+        if args.artefact not in DATALESS:
+            from .common import load_split
 
-        split = load_split(args)     # its notes: once, by the main process (not --jobs helpers)
-        name = split.interactions.name or "dataset"
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
-    out = args.out or f"results/{name}"
-    ctx = Context(split, budget, out, dataset=name, device=device,
-                  progress=not args.no_progress, fresh=args.fresh, worker=args.worker,
-                  models=args.models, inits=args.inits)
-    workers = _start_workers(args) if args.jobs > 1 else []
-    try:
+            split = load_split(args)     # its notes: 'leporid reproduce: note: ...'
+            name = split.interactions.name or "dataset"
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
+        out = args.out or f"results/{name}"
+        ctx = Context(split, budget, out, dataset=name, device=device,
+                      progress=not args.no_progress, fresh=args.fresh, threads=args.threads,
+                      cluster=cluster, models=args.models, inits=args.inits)
         written = reproduce(args.artefact, ctx)
-    finally:
-        for w in workers:               # they are done too (every cell is), or interrupted
-            if w.poll() is None:
-                w.terminate()
-            w.wait()
-    if args.worker:
-        return 0
+        if cluster is not None and cluster.restarted:
+            print(f"leporid reproduce: {cluster.restarted} cell(s) recomputed after their worker "
+                  "was lost", file=sys.stderr)
     for art, paths in written.items():
         print(f"{art}: " + ", ".join(str(p) for p in paths.values()))
     import json

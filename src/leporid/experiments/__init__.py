@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 
-from .cells import Context
-from .grid import BUDGETS, Budget, CellsElsewhere
+from .cells import Context, Planned
+from .grid import BUDGETS, Budget
 
 #: artefact -> module; the order of ``all`` (cheap first; shared cells computed once)
 ARTEFACTS = {"table2": "table2", "fig2": "fig2", "table7": "table7", "table6": "table6",
@@ -28,16 +28,21 @@ def reproduce(artefact: str, ctx: Context) -> dict:
     if unknown:
         raise KeyError(f"unknown artefact {unknown[0]!r}; choose from "
                        f"{', '.join([*ARTEFACTS, 'all'])}")
+    mods = {name: importlib.import_module(f"{__name__}.{ARTEFACTS[name]}") for name in names}
     out = {}
+    if ctx.cluster is not None and len(names) > 1:
+        # the cells of every artefact go to the cluster now, the earlier artefacts' first, so
+        # that no worker waits at the end of an artefact for the last cells of others
+        for i, name in enumerate(names):
+            try:
+                with ctx.planning():
+                    out[name] = mods[name].run(ctx)     # one without cells is done now
+            except Planned as plan:
+                ctx.cluster.prefetch(plan.cells, ctx, priority=-i)
     for name in names:
-        mod = importlib.import_module(f"{__name__}.{ARTEFACTS[name]}")
-        try:
-            out[name] = mod.run(ctx)
-        except CellsElsewhere:
-            if not ctx.worker:
-                raise
-            # a --jobs helper: the rest of this artefact is in other hands; on to the next
-    return out
+        if name not in out:
+            out[name] = mods[name].run(ctx)
+    return {name: out[name] for name in names}
 
 
 __all__ = ["ARTEFACTS", "BUDGETS", "Budget", "Context", "DATALESS", "reproduce"]

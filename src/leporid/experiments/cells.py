@@ -11,6 +11,7 @@ the classic models, ``leporid.eval.evaluate(..., per_user=True)``.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,14 @@ SUMMARY = ("HR@1", "HR@5", "HR@10", "F1@1", "F1@5", "F1@10", "Precision@10", "Re
            "NDCG@10", "F1u@10", "n_users")
 
 
+class Planned(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``Context.run`` while planning: the cells an artefact would run."""
+
+    def __init__(self, cells: list[Cell]):
+        super().__init__(f"{len(cells)} cells")
+        self.cells = cells
+
+
 @dataclass
 class Context:
     """Everything an artefact needs: the split, budget, device, cache and output folder."""
@@ -43,11 +52,15 @@ class Context:
     device: str = "cpu"
     progress: bool = True
     fresh: bool = False
-    worker: bool = False        # a ``--jobs`` helper: computes cells, never waits for others'
+    #: torch CPU threads (``--threads``; None: torch's default), set wherever cells run
+    threads: int | None = None
+    #: a ``GridCluster`` running the cells as Dask tasks (None: one after the other, here)
+    cluster: object = field(default=None, repr=False, compare=False)
     #: ``--models`` / ``--inits``: the only models / initialisations Tables 3-5 run (None: all)
     models: tuple[str, ...] | None = None
     inits: tuple[str, ...] | None = None
     _embeddings: dict = field(default_factory=dict, repr=False)
+    _planning: bool = field(default=False, repr=False)
     seconds: dict = field(default_factory=dict)
     hosts: dict = field(default_factory=dict)
 
@@ -55,6 +68,12 @@ class Context:
         self.out = Path(self.out)
         self.cache = CellCache(self.out / "cache" / "cells", self.fresh)
         self.fingerprint = self.split.fingerprint() if self.split is not None else None
+
+    def __getstate__(self) -> dict:
+        """What a worker gets (once per run, scattered): the data and settings that cells read,
+        not this process's embeddings, cluster or timings."""
+        return {**self.__dict__, "_embeddings": {}, "cluster": None, "seconds": {},
+                "hosts": {}}
 
     @property
     def protocol(self) -> str:
@@ -83,12 +102,24 @@ class Context:
         """The part of every cell's configuration that the data and budget decide."""
         return {"data": self.fingerprint, "protocol": self.protocol, "dim": self.budget.dim}
 
+    @contextmanager
+    def planning(self):
+        """Within the block, ``run`` raises ``Planned`` with its cells instead of running them
+        (``reproduce`` submits a whole grid to a cluster at once)."""
+        self._planning = True
+        try:
+            yield
+        finally:
+            self._planning = False
+
     def run(self, cells: list[Cell], desc: str) -> list[dict]:
         """Run ``cells`` through the cache; ``seconds[desc]`` = their summed compute time,
         ``hosts[desc]`` = the machines that computed them (a cache filled elsewhere, e.g. on a
         GPU machine, shows; cells cached before hosts were recorded count as none)."""
-        res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc,
-                        wait=not self.worker)
+        if self._planning:
+            raise Planned(cells)
+        res = run_cells(cells, self.cache, self.fingerprint, self.progress, desc, ctx=self,
+                        cluster=self.cluster)
         self.seconds[desc] = round(sum(r.get("seconds", 0.0) for r in res), 2)
         self.hosts[desc] = sorted({h for r in res if (h := r.get("provenance", {}).get("host"))})
         return res
@@ -169,21 +200,22 @@ def classic_cell(ctx: Context, model: str, seed: int, init: str | None = None) -
     cfg = {**ctx.base(), "kind": "classic", "model": model, "init": init or "-",
            "init_params": _bpr_init_params(ctx, init) if init else {}, "trials": trials,
            "fixed": ctx.budget.bpr if model == "bpr" else {}, "seed": seed}
+    return Cell(cfg, _classic)
 
-    def compute(c):
-        from ..train.tuning import tune_model
 
-        fixed = dict(c["fixed"])
-        if model == "bpr":
-            fixed["device"] = ctx.device
-        if init:
-            emb = ctx.embeddings(init, c["init_params"], seed)
-            fixed.update(embedding_params(emb, ctx.budget.dim))
-        res = tune_model(model, ctx.split, n_trials=trials, seed=seed, progress=False,
-                         fixed=fixed)
-        return {**_evaluate(res["model"], ctx.split), "params": jsonable(res["best_params"])}
+def _classic(c: dict, ctx: Context) -> dict:
+    from ..train.tuning import tune_model
 
-    return Cell(cfg, compute)
+    model, init, seed = c["model"], c["init"], c["seed"]
+    fixed = dict(c["fixed"])
+    if model == "bpr":
+        fixed["device"] = ctx.device
+    if init != "-":
+        emb = ctx.embeddings(init, c["init_params"], seed)
+        fixed.update(embedding_params(emb, ctx.budget.dim))
+    res = tune_model(model, ctx.split, n_trials=c["trials"], seed=seed, progress=False,
+                     fixed=fixed)
+    return {**_evaluate(res["model"], ctx.split), "params": jsonable(res["best_params"])}
 
 
 # --------------------------------------------------------------------------- neural models
@@ -223,11 +255,7 @@ def dlr2_cell(ctx: Context, init: str, seed: int, iparams: dict | None = None,
     dlr2 = {**ctx.budget.dlr2, **variant}
     cfg = {**ctx.base(), "kind": "dlr2", "model": "dlr2", "init": init, "init_params": ip,
            "dlr2": dlr2, "seed": seed}
-
-    def compute(c):
-        return _evaluate(fit_neural(ctx, "dlr2", init, ip, seed, dlr2), ctx.split)
-
-    return Cell(cfg, compute)
+    return Cell(cfg, _neural)
 
 
 def neural_cell(ctx: Context, model: str, init: str, seed: int) -> Cell:
@@ -240,11 +268,13 @@ def neural_cell(ctx: Context, model: str, init: str, seed: int) -> Cell:
     ip = init_params_for(model_class(model), init, init_params(ctx, init))
     cfg = {**ctx.base(), "kind": "neural", "model": model, "init": init, "init_params": ip,
            "params": dict(ctx.budget.neural), "seed": seed}
+    return Cell(cfg, _neural)
 
-    def compute(c):
-        return _evaluate(fit_neural(ctx, model, init, ip, seed, {}), ctx.split)
 
-    return Cell(cfg, compute)
+def _neural(c: dict, ctx: Context) -> dict:
+    """A neural model's cell (DLR²'s variant options are ``c["dlr2"]``)."""
+    return _evaluate(fit_neural(ctx, c["model"], c["init"], c["init_params"], c["seed"],
+                                c.get("dlr2", {})), ctx.split)
 
 
 # --------------------------------------------------------------------------- aggregation

@@ -172,7 +172,7 @@ def run(ctx) -> dict:
     seed = ctx.seeds[0]
     cfg = {"kind": "fig2", "setting": "ba", **spec, "alphas": ALPHAS, "seed": seed}
 
-    def compute(c):
+    def compute(c, ctx):
         return {"simulation": simulate(spec["graphs"], spec["n"], spec["m"], spec["dims"],
                                        spec["insertions"], seed)}
 

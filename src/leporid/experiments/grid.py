@@ -14,11 +14,9 @@ Hence
 - a cell that fails is reported with its error and not cached, so a later run retries it;
 - the key includes the leporid version; after changing the code within one version, run with
   ``fresh`` (``--fresh``) to recompute;
-- several processes can work on one grid at once (``leporid reproduce --jobs N``, or runs on
-  machines sharing the folder): a process *claims* a cell (``<label>-<hash>.claim``, created
-  exclusively) before computing it, others skip it and come back for its result; a claim whose
-  process died on this host, or that nobody refreshed for ``STALE_CLAIM_S`` (a computing
-  process touches its claim every 50 s), is taken over.
+- cells run one after the other in this process, or as tasks on a Dask cluster
+  (``leporid reproduce --jobs N`` / ``--scheduler``, see ``cluster``); either way the results
+  come back here and this process alone writes the cache (no claims, no shared file system).
 
 Budgets (``BUDGETS``) set seeds, tuning trials, training lengths, K and the Fig. 2/4 grids.
 """
@@ -30,9 +28,8 @@ import json
 import os
 import re
 import socket
-import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -138,188 +135,105 @@ class CellCache:
         write_json(self.path(config), doc)
         return doc
 
-    # -- claims: which process computes a cell when several share the folder ----------------
-    def _claim_path(self, config: dict) -> Path:
-        return self.path(config).with_suffix(".claim")
-
-    def claim(self, config: dict) -> bool:
-        """Claim the cell for this process: True if it is ours to compute (no claim, a claim
-        of ours, or a stale one taken over), False while another live process holds it."""
-        p = self._claim_path(config)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        me = {"host": socket.gethostname(), "pid": os.getpid()}
-        for _ in range(2):
-            try:
-                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = _read_claim(p)
-                if holder == me:
-                    return True
-                fresh = _age(p) < STALE_CLAIM_S     # its process refreshes it (heartbeat)
-                if holder is None and fresh:
-                    return False            # being written this instant
-                if holder is not None and fresh and not _dead(holder):
-                    return False
-                p.unlink(missing_ok=True)   # stale (its process died) or unreadable: retry
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
-            return True
-        return False
-
-    @contextmanager
-    def heartbeat(self, config: dict):
-        """Keep this process's claim on the cell fresh (touched every ``STALE_CLAIM_S / 6`` s)
-        while the block runs, so that only claims of processes that stopped — on any host —
-        grow stale."""
-        p, stop = self._claim_path(config), threading.Event()
-
-        def touch():
-            while not stop.wait(STALE_CLAIM_S / 6):
-                try:
-                    os.utime(p)
-                except OSError:
-                    pass
-        t = threading.Thread(target=touch, name="leporid-claim", daemon=True)
-        t.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            t.join()
-
-    def release(self, config: dict) -> None:
-        """Drop this process's claim on the cell (done, failed or interrupted)."""
-        p = self._claim_path(config)
-        if _read_claim(p) == {"host": socket.gethostname(), "pid": os.getpid()}:
-            p.unlink(missing_ok=True)
-
-
-#: a claim not refreshed for this long belongs to a process that stopped (killed, or its
-#: machine gone): another process takes the cell over
-STALE_CLAIM_S = 300.0
-
-
-def _age(p: Path) -> float:
-    try:
-        return time.time() - p.stat().st_mtime
-    except OSError:
-        return float("inf")
-
-
-def _read_claim(p: Path) -> dict | None:
-    try:
-        doc = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None     # gone, or being written this instant
-    return {"host": doc.get("host"), "pid": doc.get("pid")} if isinstance(doc, dict) else None
-
-
-def _dead(holder: dict) -> bool:
-    """Whether a claim's process is known to be gone (only checkable on this host; a claim of
-    another host counts as gone once it is stale)."""
-    if holder.get("host") != socket.gethostname():
-        return False
-    try:
-        os.kill(int(holder["pid"]), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, TypeError, ValueError):
-        return False
-    return False
-
 
 @dataclass
 class Cell:
-    """A configuration and the function that computes it (``compute(config) -> dict``)."""
+    """A configuration and the function that computes it: ``compute(config, ctx) -> dict``,
+    ``ctx`` being the run's context (its split, budget, device, embeddings) — on a cluster the
+    worker's copy of it, sent there once. So ``compute`` must not hold the context itself: a
+    module-level function, or a closure over small values (it travels with every task)."""
 
     config: dict
-    compute: object
+    compute: Callable
 
 
-class CellsElsewhere(Exception):
-    """Raised by ``run_cells(..., wait=False)`` when, after computing every cell it could, some
-    cells are still being computed by other processes (a ``--jobs`` worker moves on)."""
+def compute_cell(compute: Callable, config: dict, ctx, fingerprint: str | None) -> dict:
+    """One cell's result document, computed where it runs (this process or a worker) and cached
+    by the caller: ``provenance`` (host included), ``seconds``, ``computed_by`` and what
+    ``compute`` returned; a failure gives ``{"config", "error"}``."""
+    t0 = time.perf_counter()
+    try:
+        out = compute(config, ctx)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one failed cell must not stop the grid
+        return {"config": jsonable(config), "error": f"{type(exc).__name__}: {exc}"}
+    seconds = time.perf_counter() - t0
+    return {"provenance": provenance(config, config.get("seed"), fingerprint),
+            "seconds": round(seconds, 3), "computed_by": f"{socket.gethostname()}:{os.getpid()}",
+            **out}
+
+
+class Progress:
+    """One bar over a grid's cells: done (the bar), running, failed, cached (its postfix)."""
+
+    def __init__(self, total: int, cached: int, desc: str, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.running = self.failed = 0
+        self.cached = cached
+        self.note = self._shown = ""
+        self.bar = tqdm(total=total, initial=cached, desc=desc, unit="cell",
+                        disable=not enabled, dynamic_ncols=True)
+        self.show()
+
+    def show(self) -> None:
+        text = f"running {self.running}, failed {self.failed}, cached {self.cached}" + (
+            f", {self.note}" if self.note else "")
+        if text != self._shown:         # a refresh only when a count changed
+            self._shown = text
+            self.bar.set_postfix_str(text)
+
+    def done(self, doc: dict) -> None:
+        self.failed += "error" in doc
+        self.bar.update(1)
+        self.show()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def run_cells(cells: list[Cell], cache: CellCache, fingerprint: str | None,
-              progress: bool = True, desc: str = "cells", wait: bool = True,
-              poll: float = 2.0) -> list[dict]:
-    """Results of ``cells`` in order: cached ones read back, the others computed and cached.
+              progress: bool = True, desc: str = "cells", ctx=None,
+              cluster=None) -> list[dict]:
+    """Results of ``cells`` in order: cached ones read back, the others computed — here, one
+    after the other, or as tasks of ``cluster`` (a ``GridCluster``) — and cached by this
+    process alone, each as soon as it is back.
 
     A result is the cached document: ``key``, ``config``, ``provenance``, ``seconds`` and what
     ``compute`` returned; a failed cell gives ``{"config", "error"}`` (not cached).
-    Duplicated configurations are computed once. A cell another process has claimed is skipped
-    and, once every other cell is done, waited for (``wait``; else ``CellsElsewhere``).
-    Progress counts cells and estimates the time left from the cells computed in this run.
+    Duplicated configurations are computed once. ``ctx`` is handed to every ``compute``.
     """
-    from tqdm.auto import tqdm
-
     results: dict[str, dict] = {}
-    todo: list[Cell] = []
-    queued: set[str] = set()
+    todo: dict[str, Cell] = {}
     for c in cells:
         k = cell_key(c.config)
-        if k in results or k in queued:
+        if k in results or k in todo:
             continue
         hit = cache.get(c.config)
         if hit is not None:
             results[k] = hit
         else:
-            todo.append(c)
-            queued.add(k)
-    n_unique = len(results) + len(todo)
-    bar = tqdm(total=n_unique, initial=len(results), desc=desc, unit="cell",
-               disable=not progress, dynamic_ncols=True)
+            todo[k] = c
+    bar = Progress(len(results) + len(todo), len(results), desc, progress)
     try:
-        while todo:
-            elsewhere = []
-            for c in todo:
-                k = cell_key(c.config)
-                if not cache.claim(c.config):
-                    elsewhere.append(c)
-                    continue
-                try:
-                    # another process may have finished it since we looked
-                    hit = cache.get(c.config)
-                    if hit is None:
-                        with cache.heartbeat(c.config):
-                            hit = _compute(c, cache, fingerprint, bar)
-                    results[k] = hit
-                finally:
-                    cache.release(c.config)
-                bar.update(1)
-            if elsewhere and not wait:
-                raise CellsElsewhere(f"{len(elsewhere)} {desc} cell(s) are being computed by "
-                                     "other processes")
-            todo = []
-            for c in elsewhere:
-                hit = cache.get(c.config)
-                if hit is not None:
-                    results[cell_key(c.config)] = hit
-                    bar.update(1)
-                else:
-                    todo.append(c)
-            if todo:
-                bar.set_postfix_str(f"waiting for {len(todo)} cell(s) of other processes")
-                time.sleep(poll)
+        if cluster is not None:
+            docs = cluster.run(todo, ctx, fingerprint, bar)
+        else:
+            docs = ((k, _here(c, ctx, fingerprint, bar)) for k, c in todo.items())
+        for k, doc in docs:
+            results[k] = doc if "error" in doc else cache.put(todo[k].config, doc)
+            bar.done(doc)
     finally:
         bar.close()
     return [results[cell_key(c.config)] for c in cells]
 
 
-def _compute(c: Cell, cache: CellCache, fingerprint: str | None, bar) -> dict:
-    """One cell computed and cached; a failure is returned as ``{"config", "error"}``."""
-    bar.set_postfix_str(_label(c.config)[:40])
-    t0 = time.perf_counter()
+def _here(c: Cell, ctx, fingerprint: str | None, bar: Progress) -> dict:
+    """One cell computed in this process."""
+    bar.running, bar.note = 1, _label(c.config)[:40]
+    bar.show()
     try:
-        out = c.compute(c.config)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as exc:  # noqa: BLE001 - one failed cell must not stop the grid
-        return {"config": jsonable(c.config), "error": f"{type(exc).__name__}: {exc}"}
-    seconds = time.perf_counter() - t0
-    doc = {"provenance": provenance(c.config, c.config.get("seed"), fingerprint),
-           "seconds": round(seconds, 3), "computed_by": f"{socket.gethostname()}:{os.getpid()}",
-           **out}
-    return cache.put(c.config, doc)
+        return compute_cell(c.compute, c.config, ctx, fingerprint)
+    finally:
+        bar.running = 0

@@ -197,10 +197,7 @@ def write_artefact(ctx, name: str, title: str, rows: list[dict], md: tuple[list[
     """Write ``<out>/<name>.json`` (provenance, rows, claims, notes, extra), ``.csv`` (numeric
     rows) and ``.md`` (title, table, notes, claims), and with ``figure(rows, path)`` the
     ``.png`` (left out when matplotlib is not installed) described by ``caption``; return the
-    paths. A ``--jobs``
-    helper (``ctx.worker``) writes nothing: the main process writes every artefact once."""
-    if getattr(ctx, "worker", False):
-        return {}
+    paths."""
     import pandas as pd
 
     claims = claims or []
