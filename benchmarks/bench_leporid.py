@@ -150,8 +150,9 @@ def main() -> None:
                 print(f"{SETS[name]:24s} {pipeline:8s} {side:5s} {nodes:6d} {s['edges']:10d} "
                       f"{s['graph_s']:8.2f} {s['eigen_s']:8.2f} {s['graph_s'] + s['eigen_s']:8.2f}"
                       f" {r['peak_rss_mb']:8.0f} {s.get('max_residual', float('nan')):8.1e}")
-            print(f"{'':24s} {pipeline:8s} both  total {r['total_s']:.2f} s, peak {r['peak_rss_mb']:.0f} MB"
-                  f" ({r['interactions']} interactions)", flush=True)
+            print(f"{'':24s} {pipeline:8s} both  total {r['total_s']:.2f} s, "
+                  f"peak {r['peak_rss_mb']:.0f} MB ({r['interactions']} interactions)",
+                  flush=True)
         if not args.no_naive:
             a, b = results[-2], results[-1]
             if "error" not in a and "error" not in b:

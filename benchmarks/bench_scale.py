@@ -9,7 +9,8 @@ Inputs: ``power_law_interactions`` (Zipf items, log-normal users, seed 123) of
 per user); ``--data flat`` (default) has no taste structure, ``--data taste`` puts users in 40
 Zipf-sized communities that draw 80% of their items from their own item ranking (at ML-1M's
 size this makes the approximate search a little harder than on the real ML-1M: recall 0.89
-against 0.95 with the default parameters, K = 100). ``--approximate SPEC`` passes parameters (``bands=128,fan=32``).
+against 0.95 with the default parameters, K = 100). ``--approximate SPEC`` passes parameters
+(``bands=128,fan=32``).
 K = 100, 𝒟 = 64, α = 0.5. Each run is its own subprocess (wall time, peak RSS of
 that process — Dask workers' memory is reported separately from psutil when available),
 stopped at ``--timeout``. Approximate runs print the recall of the exact K neighbours on 200
@@ -18,8 +19,8 @@ agreement with it (first 16, 32 and 64 eigenvectors, and at the widest eigengap 
 ``--modes exact exact-relabelled`` measures the floor of that comparison: the exact graph of
 the users listed in another order breaks ties at the K-th place differently, and where ties
 are common (the synthetic inputs, ~50 items per user) its eigenvectors move as much as an
-approximate graph's (benchmarks/README.md). The growth exponent is the least-squares slope of log time on log users
-over the sizes that finished.
+approximate graph's (benchmarks/README.md). The growth exponent is the least-squares slope of
+log time on log users over the sizes that finished.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def main() -> None:
 
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="leporid-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"# data {args.data}, K = {args.k}, approximate parameters {args.approximate or 'default'}")
+    print(f"# data {args.data}, K = {args.k}, "
+          f"approximate parameters {args.approximate or 'default'}")
     rows = []
     print(f"{'size':5s} {'mode':16s} {'graph s':>8s} {'eigen s':>8s} {'process s':>9s} "
           f"{'peak MB':>8s} {'recall':>7s} {'cos32 min':>9s}  note", flush=True)
@@ -175,7 +177,8 @@ def main() -> None:
             note = f"workers {', '.join(f'{v:.0f}' for v in r['worker_rss_mb'])} MB" \
                 if "worker_rss_mb" in r else ""
             print(f"{size:5s} {mode:16s} {r['graph_s']:8.1f} {r['eigen_s']:8.1f} "
-                  f"{r['process_s']:9.1f} {r['peak_rss_mb']:8.0f} {r.get('recall', float('nan')):7.3f} "
+                  f"{r['process_s']:9.1f} {r['peak_rss_mb']:8.0f} "
+                  f"{r.get('recall', float('nan')):7.3f} "
                   f"{r.get('cos32_min', float('nan')):9.4f}  {note}", flush=True)
     for r in rows:
         if "cos_at_gap_min" in r:

@@ -62,20 +62,29 @@ def main() -> None:
     LeporidEmbedding(n_components=8, n_neighbors=50, device="cpu").fit(Xw)
 
     X = power_law_interactions(6040, 3650, 1_000_000, seed=123).to_csr()
-    t = time.perf_counter(); a = knn_rows(X, 1000); tc = time.perf_counter() - t
-    t = time.perf_counter(); b = knn_rows(X, 1000, device="cuda"); tg = time.perf_counter() - t
+    t = time.perf_counter()
+    a = knn_rows(X, 1000)
+    tc = time.perf_counter() - t
+    t = time.perf_counter()
+    b = knn_rows(X, 1000, device="cuda")
+    tg = time.perf_counter() - t
     same = all(np.array_equal(x, y) for x, y in zip(a, b))
     out["ml1m_knn_identical"] = bool(same)
     out["ml1m_knn_cpu_s"], out["ml1m_knn_gpu_sparse_out_s"] = tc, tg
     print(f"ML-1M users KNN: GPU == CPU: {same} (cpu {tc:.2f}s, gpu {tg:.2f}s)", flush=True)
-    t = time.perf_counter(); g = LeporidEmbedding(device="cuda").fit(X); tg = time.perf_counter() - t
-    t = time.perf_counter(); c = LeporidEmbedding(device="cpu").fit(X); tc = time.perf_counter() - t
+    t = time.perf_counter()
+    g = LeporidEmbedding(device="cuda").fit(X)
+    tg = time.perf_counter() - t
+    t = time.perf_counter()
+    c = LeporidEmbedding(device="cpu").fit(X)
+    tc = time.perf_counter() - t
     for side in ("user", "item"):
         dl = np.abs(getattr(g, f"{side}_eigenvalues_") - getattr(c, f"{side}_eigenvalues_")).max()
         rg = getattr(g, f"{side}_residuals_").max()
         print(f"ML-1M {side}s: max |λ_gpu - λ_cpu| = {dl:.2e}; gpu residual {rg:.1e}; "
               f"gpu {g.timings_[side + '_graph']:.2f}+{g.timings_[side + '_eigen']:.2f}s, "
-              f"cpu {c.timings_[side + '_graph']:.2f}+{c.timings_[side + '_eigen']:.2f}s", flush=True)
+              f"cpu {c.timings_[side + '_graph']:.2f}+{c.timings_[side + '_eigen']:.2f}s",
+              flush=True)
         out[f"ml1m_{side}"] = {"max_eig_diff": float(dl), "gpu_residual": float(rg),
                                "gpu": g.timings_, "cpu": c.timings_,
                                "gpu_solver": g.info_[side]["eigen_solver"]}

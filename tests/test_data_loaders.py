@@ -232,21 +232,28 @@ BAD_TEXT = [
     ("u.data", None, "1\t2\t3\t4\t5\n", r":1: expected 4 fields .*found 5"),
     ("u.data", None, "1\t2\t3\t4\n\nx\t6\t7\t8\n", r":3: field 1 \(user\): 'x' is not an integer"),
     ("u.data", None, "1\t2\t3\t4\n5\t6.5\t7\t8\n", r":2: field 2 \(item\): '6\.5' is not an int"),
-    ("u.data", None, "1\t2\t3\t4\n5\t6\t7\tyesterday\n", r":2: field 4 \(time\): 'yesterday' is not a number"),
+    ("u.data", None, "1\t2\t3\t4\n5\t6\t7\tyesterday\n",
+     r":2: field 4 \(time\): 'yesterday' is not a number"),
     ("u.data", None, "1\t2\tnan\t4\n", r":1: field 3 \(rating\): 'nan' is not a finite"),
     ("ratings.dat", None, "1::2::3::4\n1::2::3\n", r":2: expected 4 fields separated by '::'"),
     ("ratings.dat", None, "1::2::3::4\n1:2::3::4::5\n", r":2: .*field"),
-    ("ratings.csv", None, "userId,movieId,rating,timestamp\n1,2,3,4\n1,2,,4\n", r":3: column 'rating': '' is not a number"),
-    ("ratings.csv", None, "userId,movieId,rating\n1,2,3\n", r"line 1 \(header\): missing time column timestamp"),
+    ("ratings.csv", None, "userId,movieId,rating,timestamp\n1,2,3,4\n1,2,,4\n",
+     r":3: column 'rating': '' is not a number"),
+    ("ratings.csv", None, "userId,movieId,rating\n1,2,3\n",
+     r"line 1 \(header\): missing time column timestamp"),
     ("ratings.csv", None, "userId,movieId,rating,timestamp\n", r": no data rows after the header"),
-    ("rating.csv", None, "user_id,anime_id,rating\n1,2,3\n1,abc,3\n", r":3: column 'anime_id': 'abc' is not an integer"),
+    ("rating.csv", None, "user_id,anime_id,rating\n1,2,3\n1,abc,3\n",
+     r":3: column 'anime_id': 'abc' is not an integer"),
     ("x.inter", None, "user_id:token\tkind:token\n1\t2\n", r"missing item column item_id"),
-    ("x.inter", None, "user_id:token\titem_id:token\n1\t2\n \t3\n", r":3: column 'user_id:token': empty id"),
+    ("x.inter", None, "user_id:token\titem_id:token\n1\t2\n \t3\n",
+     r":3: column 'user_id:token': empty id"),
     ("e.csv", None, "", r": empty file"),
     ("e.csv", None, "\n  \n", r": empty file"),
     ("e.csv", None, "a,b\n1,2\n", r"missing user column"),
-    ("e.csv", None, "user,item,time\n1,2,3\n1,2,soon\n", r":3: column 'time': 'soon' is not a number"),
-    ("e.csv", None, "user,item,date\n1,2,2020-01-01\n1,2,soon\n", r":3: column 'date': 'soon' is neither a number nor an ISO-8601"),
+    ("e.csv", None, "user,item,time\n1,2,3\n1,2,soon\n",
+     r":3: column 'time': 'soon' is not a number"),
+    ("e.csv", None, "user,item,date\n1,2,2020-01-01\n1,2,soon\n",
+     r":3: column 'date': 'soon' is neither a number nor an ISO-8601"),
     ("t.txt", "authors", "1 2 3 4\n1 2 3\n", r":2: expected 4 fields separated by whitespace"),
     ("t.txt", "steam-seq", "a b\nc\n", r":2: expected 2 fields"),
     ("u.data", None, b"1\t2\t3\t4\n\xff\t2\t3\t4\n", r":2: not valid UTF-8"),
@@ -267,8 +274,10 @@ BAD_STEAM = [
     ("{'user_id': 'a', 'items': []}\n{'user_id': 'b', 'items': [", r":2: not a Python literal"),
     ("[1, 2]\n", r":1: expected a dict"),
     ("{'user_id': 'a'}\n", r":1: missing key 'items'"),
-    ("{'user_id': 'a', 'items': [{'name': 'x'}]}\n", r":1: items\[0\]: expected a dict with key 'item_id'"),
-    ("{'user_id': 'a', 'items': [{'item_id': '1'}]}\n{'user_id': __import__('os').getpid(), 'items': []}\n",
+    ("{'user_id': 'a', 'items': [{'name': 'x'}]}\n",
+     r":1: items\[0\]: expected a dict with key 'item_id'"),
+    ("{'user_id': 'a', 'items': [{'item_id': '1'}]}\n"
+     "{'user_id': __import__('os').getpid(), 'items': []}\n",
      r":2: not a Python literal"),
     ("{'user_id': 'a', 'items': []}\n", r"no interactions"),
 ]
@@ -311,7 +320,8 @@ def test_bad_parquet(tmp_path):
     with pytest.raises(DataError, match=r"d\.parquet: schema: missing item column"):
         load(p)
     pd.DataFrame({"user": [1, 2], "item": [3, 4], "time": ["1", "later"]}).to_parquet(p)
-    with pytest.raises(DataError, match=r"d\.parquet: column 'time', row 2: 'later' is not a number"):
+    with pytest.raises(DataError,
+                       match=r"d\.parquet: column 'time', row 2: 'later' is not a number"):
         load(p)
     write(tmp_path, "junk.parquet", "not parquet")
     with pytest.raises(DataError, match=r"junk\.parquet: not a readable Parquet file"):
@@ -326,7 +336,8 @@ rows_st = st.lists(st.tuples(st.integers(0, 10**6), st.integers(-5, 10**12),
                              st.integers(0, 2**40)), min_size=1, max_size=30)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_st, sep=st.sampled_from(["\t", "::", " "]), blank=st.integers(0, 40),
        data=st.data())
 def test_fast_path_equals_reference(rows, sep, blank, data):

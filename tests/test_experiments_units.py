@@ -253,6 +253,7 @@ def test_authors_protocol_float_floor_and_unseen_items_dropped():
     b = int(np.flatnonzero(s.user_ids == "b")[0])
     def train_items(u):
         return sorted(s.item_ids[ids["train"][u].indices].astype(int))
+
     assert train_items(a) == list(range(125))             # 125, not 126
     assert train_items(b) == list(range(150, 157))        # floor(0.7 * 10) = 7
     # a's validation (positions 125..143) and b's later items are never trained: dropped;

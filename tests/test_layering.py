@@ -38,17 +38,14 @@ UTILITIES = {"__init__", "results", "__main__", "utils"}
 DOTTED = {
     ("leporid.init.registry", "leporid.models.bpr:bpr_initializer"),  # the lazy `bpr` scheme
     ("leporid.models.neural", "leporid.train.loop:train"),            # fit() runs the loop
-    ("leporid.models", "leporid.models.bpr:BPRMF"),                   # the model registry
-    ("leporid.models", "leporid.models.dlr2:DLR2"),
-    ("leporid.models", "leporid.models.lightgcn:LightGCN"),
-    ("leporid.models", "leporid.models.ngcf:NGCF"),
-    ("leporid.models", "leporid.models.ncf:NeuMF"),
-    ("leporid.models", "leporid.models.hgn:HGN"),
-    ("leporid.models", "leporid.models.dgcf:DGCF"),
+    # the model registry's records (imported when a model is asked for)
+    *(("leporid.models.registry", f"leporid.models.{path}") for path in (
+        "toppop:TopPop", "knn:ItemKNN", "knn:UserKNN", "slim:SLIM", "bpr:BPRMF", "dlr2:DLR2",
+        "lightgcn:LightGCN", "ngcf:NGCF", "ncf:NeuMF", "hgn:HGN", "dgcf:DGCF")),
 }
 #: modules importing by a computed name: what they import is listed in DOTTED or is one of
 #: their own sub-modules (the CLI's commands, the experiments' artefacts)
-DYNAMIC_IMPORTERS = {"leporid.init.registry", "leporid.models.neural", "leporid.cli",
+DYNAMIC_IMPORTERS = {"leporid.init.registry", "leporid.models.registry", "leporid.cli",
                      "leporid.experiments"}
 _DOTTED_RE = re.compile(r"leporid(\.\w+)+:\w+")
 

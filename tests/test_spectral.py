@@ -70,7 +70,8 @@ def test_disconnected_graph_and_isolated_nodes_le():
     W = sp.block_diag(blocks + [sp.csr_matrix((5, 5), dtype=np.float32)]).tocsr()
     r = smallest_eigenpairs(W, 6, alpha=0.0, solver="arpack")
     assert np.isfinite(r.vectors).all()
-    np.testing.assert_allclose(r.eigenvalues[:3], 0.0, atol=1e-7)  # one zero per component (ARPACK tol 1e-8)
+    # one zero per component (ARPACK tol 1e-8)
+    np.testing.assert_allclose(r.eigenvalues[:3], 0.0, atol=1e-7)
     assert r.eigenvalues[3] > 1e-3
     # isolated nodes get exactly zero rows in every eigenvector whose eigenvalue is not 1
     assert np.abs(r.vectors[-5:]).max() == 0.0

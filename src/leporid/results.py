@@ -119,7 +119,8 @@ def write_json(path, obj: dict) -> Path:
     return atomic_write(path, json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
-def markdown_table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = ".4f") -> str:
+def markdown_table(rows: list[dict], columns: list[str] | None = None,
+                   floatfmt: str = ".4f") -> str:
     """A GitHub-flavoured Markdown table of ``rows`` (dicts)."""
     if not rows:
         return ""

@@ -314,3 +314,24 @@ def print_table(rows: list[dict]) -> None:
     short = [{c if "@" not in c else f"{SHORT[c.split('@')[0]]}@{c.split('@')[1]}": r.get(c)
               for c in cols} for r in rows]
     print(markdown_table(short), end="")
+
+
+def write_results(args, stem, split, validation: dict, test: dict, *, params, tune, seconds,
+                  config: dict | None = None, meta: dict | None = None) -> dict:
+    """Print the result table of a run of ``args.model`` and write it at ``stem`` (JSON + CSV +
+    Markdown) with the run's configuration (``config``: the command's own entries) and
+    provenance (``meta``: extra entries); returns the paths written."""
+    from ..data.stats import TAIL_FRACTION
+    from ..results import provenance, write_table
+
+    rows = result_rows({"validation": validation, "test": test})
+    print_table(rows)
+    config = {"command": args.command, "dataset": args.dataset, "format": args.format,
+              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
+              "params": params, "tune": tune, "ks": list(KS), "tail_fraction": TAIL_FRACTION,
+              **(config or {})}
+    meta = {**provenance(config, args.seed, split.fingerprint()),
+            "split_report": dict(getattr(split, "report", {}) or {}),
+            "n_users": split.n_users, "n_items": split.n_items, "seconds": round(seconds, 3),
+            **(meta or {})}
+    return write_table(stem, rows, meta)

@@ -22,12 +22,11 @@ from .common import (
     float_option,
     int_option,
     load_split,
-    print_table,
-    result_rows,
     result_stem,
     seed_part,
     show_progress,
     write_exports,
+    write_results,
 )
 
 
@@ -61,10 +60,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
     from ..models import MODELS, make_model, model_class
-    from ..results import atomic_write, provenance, write_table
+    from ..results import atomic_write
 
     if args.model not in MODELS:
         raise ValueError(f"--model {args.model!r}: choose from {', '.join(sorted(MODELS))}")
@@ -97,20 +95,10 @@ def run(args) -> int:
         test = evaluate(model, split, "test", ks=KS, batch_size=args.batch_size,
                         return_topn=want_topn)
     seconds = time.perf_counter() - t0
-    rows = result_rows({"validation": validation, "test": test})
-    print_table(rows)
-
-    model_params = model.get_params() if hasattr(model, "get_params") else params
-    config = {"command": "evaluate", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
-              "params": model_params,
-              "tune": tuning, "ks": list(KS), "tail_fraction": TAIL_FRACTION,
-              "batch_size": args.batch_size}
-    meta = {**provenance(config, args.seed, split.fingerprint()),
-            "split_report": dict(getattr(split, "report", {}) or {}),
-            "n_users": split.n_users, "n_items": split.n_items, "seconds": round(seconds, 3)}
     stem = result_stem(args.out, "evaluate", args.dataset, args.model, seed_part(args.seed))
-    paths = write_table(stem, rows, meta)
+    paths = write_results(args, stem, split, validation, test,
+                          params=model.get_params() if hasattr(model, "get_params") else params,
+                          tune=tuning, seconds=seconds, config={"batch_size": args.batch_size})
     if tuning is not None:
         paths["trials"] = atomic_write(stem.with_name(stem.name + "_trials.csv"),
                                        trials_df.to_csv(index=False))

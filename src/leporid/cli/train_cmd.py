@@ -24,12 +24,11 @@ from .common import (
     add_seed_arg,
     check_result_paths,
     load_split,
-    print_table,
-    result_rows,
     result_stem,
     seed_part,
     show_progress,
     write_exports,
+    write_results,
 )
 
 #: option -> model parameter, for the options that map one to one (given only when set)
@@ -41,14 +40,11 @@ _OPTIONS = {"dim": "dim", "epochs": "epochs", "iterations": "iterations",
             "arch": "arch", "loss": "loss", "margin_s": "margin_s", "margin_g": "margin_g",
             "g_distance": "g_distance", "score_with": "score_with", "g_metric": "g_metric",
             "seq_len": "seq_len"}
-#: DLR²'s categorical options: option -> its choices (the model checks them again)
-DLR2_CHOICES = {"arch": ("resnet", "revnet", "onlyconv", "noconv"), "loss": ("both", "s", "g"),
-                "g_distance": ("euclidean", "squared"), "score_with": ("s", "g"),
-                "g_metric": ("euclidean", "l1")}
 
 
 def register(sub) -> None:
     """Add the ``train`` sub-command."""
+    from ..models import dlr2_options as dlr2
     from ..models import neural_models
 
     names = neural_models()
@@ -98,22 +94,22 @@ def register(sub) -> None:
                         "machine; try 2+ on a quiet one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
     d = p.add_argument_group("DLR² options")
-    d.add_argument("--arch", default=None, choices=DLR2_CHOICES["arch"],
+    d.add_argument("--arch", default=None, choices=dlr2.ARCHS,
                    help="feature network (Table 7; default resnet)")
-    d.add_argument("--loss", default=None, choices=DLR2_CHOICES["loss"],
+    d.add_argument("--loss", default=None, choices=dlr2.LOSSES,
                    help="L_S + L_G, or one alone (Table 6; default both)")
     d.add_argument("--margin-s", type=float, default=None,
                    help="m_S of L_S (default 0.5, the authors' code; the paper's 0 lets S "
                         "collapse to 0)")
     d.add_argument("--margin-g", type=float, default=None, help="m_G of L_G (default 0.5)")
-    d.add_argument("--g-distance", default=None, choices=DLR2_CHOICES["g_distance"],
+    d.add_argument("--g-distance", default=None, choices=dlr2.G_DISTANCES,
                    help="distance inside L_G (default euclidean)")
-    d.add_argument("--score-with", default=None, choices=DLR2_CHOICES["score_with"],
+    d.add_argument("--score-with", default=None, choices=dlr2.SCORE_WITH,
                    help="rank items with S or with G (default s)")
-    d.add_argument("--g-metric", default=None, choices=DLR2_CHOICES["g_metric"],
+    d.add_argument("--g-metric", default=None, choices=dlr2.G_METRICS,
                    help="distance to G(s) when ranking with G (default euclidean)")
     d.add_argument("--seq-len", type=int, default=None, help="l, items in the state (default 5)")
-    d.add_argument("--bf16", default=None, choices=("auto", "on", "off"),
+    d.add_argument("--bf16", default=None, choices=tuple(dlr2.BF16_CHOICES),
                    help="bfloat16 autocast in the feature network (default auto)")
     d.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                    default=None, help="NCHW instead of NHWC convolutions")
@@ -141,7 +137,9 @@ def model_params(args, cls) -> dict:
     """The model parameters the options ask for, validated by building the model once."""
     params = {_OPTIONS[o]: getattr(args, o) for o in _OPTIONS if getattr(args, o, None) is not None}
     if getattr(args, "bf16", None) is not None:
-        params["bf16"] = {"auto": None, "on": True, "off": False}[args.bf16]
+        from ..models.dlr2_options import BF16_CHOICES
+
+        params["bf16"] = BF16_CHOICES[args.bf16]
     if getattr(args, "channels_last", None) is not None:
         params["channels_last"] = args.channels_last
     params.update(init=args.init, init_params=dict(args.init_param), seed=args.seed)
@@ -206,9 +204,7 @@ def with_init_file(path, params: dict, split) -> dict:
 
 
 def run(args) -> int:
-    from ..data.stats import TAIL_FRACTION
     from ..eval import evaluate
-    from ..results import provenance, write_table
     from ..train.loop import format_entry
 
     cls, params = validate(args)
@@ -254,18 +250,8 @@ def run(args) -> int:
         print(summary, flush=True)
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
-    rows = result_rows({"validation": validation, "test": test})
-    print_table(rows)
-
-    config = {"command": "train", "dataset": args.dataset, "format": args.format,
-              "min_count": args.min_count, "protocol": split.protocol, "model": args.model,
-              "params": json_params(model), "tune": tuning, "ks": list(KS),
-              "tail_fraction": TAIL_FRACTION}
-    meta = {**provenance(config, args.seed, split.fingerprint()),
-            "split_report": dict(getattr(split, "report", {}) or {}),
-            "n_users": split.n_users, "n_items": split.n_items,
-            "seconds": round(train_seconds, 3), "history": model.history_}
-    paths = write_table(stem, rows, meta)
+    paths = write_results(args, stem, split, validation, test, params=json_params(model),
+                          tune=tuning, seconds=train_seconds, meta={"history": model.history_})
     paths["model"] = model.save(stem.with_suffix(".pt"))
     write_exports(args, split, test, paths)
     return 0

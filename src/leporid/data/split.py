@@ -1,4 +1,5 @@
-"""Preparation pipeline of DESIGN.md §3: de-duplicate, iterative k-core, per-user chronological split."""
+"""Preparation pipeline of DESIGN.md §3: de-duplicate, iterative k-core, per-user chronological
+split."""
 
 from __future__ import annotations
 
@@ -167,7 +168,8 @@ class Split:
         return self.report.get("protocol", "kcore")
 
 
-def authors_protocol(inter: Interactions, ratios=(0.7, 0.8)) -> tuple[Interactions, np.ndarray, dict]:
+def authors_protocol(inter: Interactions, ratios=(0.7, 0.8)
+                     ) -> tuple[Interactions, np.ndarray, dict]:
     """The preparation the paper's authors ran (their released ML-1M split), not its text.
 
     No user or item filter; per-user boundaries ``floor(0.7 n)`` / ``floor(0.8 n)`` of the

@@ -16,9 +16,9 @@ On-disk format (version 1): a directory holding two files.
     loader's notes) and provenance (``leporid_version``, ``created``).
 
 Indices are rebuilt as the sorted raw ids, as :class:`Interactions` defines them; a reload checks
-both fingerprints, so an edited row, part column or ratio is refused. The directory is written to a temporary sibling and renamed into place, so a
-reader never sees half a split; an existing split at the path is replaced, anything else there is
-refused.
+both fingerprints, so an edited row, part column or ratio is refused. The directory is written
+to a temporary sibling and renamed into place, so a reader never sees half a split; an existing
+split at the path is replaced, anything else there is refused.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def _id_kind(ids: np.ndarray, what: str) -> str:
         return "int64"
     if ids.dtype.kind == "U" or (ids.dtype == object and all(isinstance(x, str) for x in ids)):
         return "str"
-    raise DataError(f"cannot save raw {what} ids of dtype {ids.dtype}: expected integers or strings")
+    raise DataError(f"cannot save raw {what} ids of dtype {ids.dtype}: expected integers or "
+                    f"strings")
 
 
 def _id_column(raw: np.ndarray, kind: str):
@@ -92,7 +93,8 @@ def check_split_target(path) -> Path:
     """``path`` if a split may be written there (nothing, an empty folder or a saved split);
     ``DataError`` otherwise — callers check before preparing the data."""
     path = Path(path)
-    if path.exists() and not is_saved_split(path) and not (path.is_dir() and not any(path.iterdir())):
+    empty_dir = path.is_dir() and not any(path.iterdir())
+    if path.exists() and not is_saved_split(path) and not empty_dir:
         raise DataError(f"{path}: exists and is not a saved split; refusing to overwrite it")
     return path
 
@@ -133,7 +135,8 @@ def save_split(split: Split, path) -> Path:
     remove_stale_temps(path)
     tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
-        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; a split is an ordinary directory
+        # mkdtemp makes it private; a split is an ordinary directory
+        tmp.chmod(0o777 & ~current_umask())
         pq.write_table(pa.table(columns), tmp / TABLE_NAME)
         text = json.dumps(jsonable(doc), indent=2, default=str) + "\n"
         (tmp / JSON_NAME).write_text(text, encoding="utf-8")

@@ -37,7 +37,8 @@ def check_matrix(X, name: str = "X", binary: bool = True, dtype=np.float32) -> s
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists etc.
-            raise TypeError(f"{name} must be a 2-D matrix, got {type(X).__name__} ({exc})") from None
+            raise TypeError(f"{name} must be a 2-D matrix, got {type(X).__name__} "
+                            f"({exc})") from None
         ndim = arr.ndim
         if arr.dtype.kind == "O":
             try:
@@ -91,7 +92,8 @@ def check_number(value, name: str, *, low=None, high=None, low_open: bool = Fals
     lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
     hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
     allowed = (f"{'an integer' if integer else 'a number'}"
-               + (f" {lo}" if lo else "") + (" and" if lo and hi else "") + (f" {hi}" if hi else ""))
+               + (f" {lo}" if lo else "") + (" and" if lo and hi else "")
+               + (f" {hi}" if hi else ""))
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
         raise TypeError(f"{where}{name} must be {allowed}, got {value!r}")
     given = value

@@ -58,8 +58,8 @@ def ba_graph(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def embeddings(adjs: np.ndarray, alpha: float, dims: int) -> np.ndarray:
-    """Eigenvectors of the ``dims`` smallest eigenvalues of each graph's L_(reg)sym: (B, n,
-    dims)."""
+    """Eigenvectors of the ``dims`` smallest eigenvalues of each graph's L_(reg)sym, shape
+    (B, n, dims)."""
     from threadpoolctl import threadpool_limits
 
     from ..spectral import laplacian

@@ -434,7 +434,7 @@ def affordable_bands(n: int, bands: int) -> int:
         import warnings
 
         warnings.warn(f"approximate graph: {bands} LSH bands need {bands * n * 16 / 2**30:.1f} "
-                      f"GiB; using {fit}", RuntimeWarning)
+                      f"GiB; using {fit}", RuntimeWarning, stacklevel=1)
         return fit
     return bands
 

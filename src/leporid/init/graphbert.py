@@ -271,13 +271,13 @@ def _push_local(indptr, indices, weight, thresh, inv_deg, alpha, scale, max_touc
 def _push_sweeps(indptr, indices, weight, thresh, inv_deg, alpha, scale, sources, width,
                  out_idx, out_val, n_threads):
     """The forward push of ``_push_local`` (same rule, so the same bound; another order) for
-    pushes that reach much of the graph: ``width`` sources at a time (lanes), each with its own ``p`` and ``r`` columns,
-    in sweeps over the nodes in index order — at node u, every lane whose ``r[u]`` is above
-    ``thresh[u]`` pushes it (one pass over u's column updates all lanes: a contiguous row of
-    ``width`` values per edge instead of one scattered value per source, and no per-edge queue
-    test) — until a sweep pushes nothing. A lane's pushes do not depend on the other lanes, so
-    each source's result does not depend on the blocking. Per thread: ``p``, ``r``
-    (n x width)."""
+    pushes that reach much of the graph: ``width`` sources at a time (lanes), each with its own
+    ``p`` and ``r`` columns, in sweeps over the nodes in index order — at node u, every lane
+    whose ``r[u]`` is above ``thresh[u]`` pushes it (one pass over u's column updates all lanes:
+    a contiguous row of ``width`` values per edge instead of one scattered value per source, and
+    no per-edge queue test) — until a sweep pushes nothing. A lane's pushes do not depend on the
+    other lanes, so each source's result does not depend on the blocking. Per thread: ``p``,
+    ``r`` (n x width)."""
     n = thresh.shape[0]
     n_blocks = (sources.shape[0] + width - 1) // width
     p_all = np.zeros((n_threads, n, width))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,8 +78,9 @@ class SpectralCore:
                              f"got {self.device!r}")
         n = min(X.shape)
         if self.n_components > n:
-            raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be <= {n}, the smaller of "
-                             f"{X.shape[0]} users and {X.shape[1]} items; got {self.n_components}")
+            raise ValueError(f"{owner}: n_components (the dimension; --dim in the CLI) must be "
+                             f"<= {n}, the smaller of {X.shape[0]} users and {X.shape[1]} "
+                             f"items; got {self.n_components}")
 
     def _side(self, X, name, graph=None):
         """``graph``: a started Dask build (``submit_knn_graph``) of this side's graph."""
@@ -150,7 +152,7 @@ class SpectralCore:
                 **{f"eigen_{k}": v for k, v in res.info.items()}}
         return emb.astype(np.float32), res, info, t_graph, t_eigen
 
-    def fit(self, X, y=None) -> LaplacianEigenmaps:
+    def fit(self, X, y=None) -> Self:
         """Embed users and items of ``X`` (a Split's train part, Interactions, or a matrix:
         users x items, any non-zero is an interaction). ``y`` is ignored."""
         X = training_matrix(X)

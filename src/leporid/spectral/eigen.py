@@ -9,7 +9,8 @@ All three Laplacians are reduced to the largest eigenpairs of one symmetric oper
 
 Small problems use dense ``eigh``; larger ones ARPACK (``scipy.sparse.linalg.eigsh``, which
 "LA") over a compiled product that reads the strict upper triangle of the float32 graph once
-per product (16-bit indices when they fit). ``device="cuda"`` runs a Chebyshev-filtered subspace iteration with torch.
+per product (16-bit indices when they fit). ``device="cuda"`` runs a Chebyshev-filtered subspace
+iteration with torch.
 
 Returned eigenvalues ascend; each vector's largest-magnitude entry is positive (sign rule;
 within a repeated eigenvalue the basis is whatever the solver returns). ``residuals`` are

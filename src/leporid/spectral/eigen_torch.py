@@ -17,7 +17,8 @@ from ..utils.sparse import torch_csr
 
 def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=DEFAULT_SEED, device="cuda", degree=12,
                          extra=None, max_sweeps=200, dtype=torch.float64):
-    """(θ descending, vectors n × k as numpy float64, info) of ``A = diag(s) W diag(s) + diag(a)``."""
+    """(θ descending, vectors n × k as numpy float64, info) of
+    ``A = diag(s) W diag(s) + diag(a)``."""
     n = W.shape[0]
     Wt = W if isinstance(W, torch.Tensor) else torch_csr(W, device, dtype)
     st = torch.as_tensor(s, dtype=dtype, device=device)[:, None]
@@ -34,7 +35,7 @@ def top_eigenpairs_torch(W, s, a, k, *, tol=1e-8, seed=DEFAULT_SEED, device="cud
     Y, _ = torch.linalg.qr(Y)
     theta = None
     n_products = 0
-    for sweep in range(max_sweeps):
+    for sweep in range(max_sweeps):  # noqa: B007 (sweep + 1 is reported after the loop)
         if theta is not None:
             # damp [-g, cut] (cut = the block's smallest Ritz value), scale at the largest
             lo, cut, top = -g, float(theta[-1]), float(theta[0])

@@ -47,7 +47,8 @@ def check_residuals(res, max_residual, info) -> None:
     info["max_residual"] = float(res.max())
     if res.max() > max_residual:
         warnings.warn(f"eigen-residual {res.max():.2e} exceeds {max_residual:.0e} "
-                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning)
+                      f"({info.get('solver')} solver); results may be inaccurate", RuntimeWarning,
+                      stacklevel=1)
 
 
 def zscore(V: np.ndarray) -> np.ndarray:
