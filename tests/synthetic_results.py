@@ -63,7 +63,7 @@ def synthetic_results(folder: Path, seeds=(123, 124, 125), artefact: str = "all"
 
     def run(cells, desc):
         ctx.seconds[desc], ctx.hosts[desc] = 0.0, []
-        return [c.compute(c.config) if c.config.get("kind") == "fig2"
+        return [c.compute(c.config, ctx) if c.config.get("kind") == "fig2"
                 else _fake_cell(c.config, p, in_tail) for c in cells]
     ctx.run = run
     reproduce(artefact, ctx)

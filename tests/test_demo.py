@@ -32,6 +32,11 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert [c["verdict"] for c in result["claims"]] == ["inconclusive"] * 3
     assert "inconclusive (1 seed)" in first and "--seeds 123,124,125" in first
     assert f"report: {out / 'report.html'}" in first and (out / "report.md").exists()
+    # it ends with what the numbers show and what to run for evidence, also in the report
+    closing = first[first.rindex("What this shows: DLR² from"):]
+    assert "`leporid reproduce table4 --dataset" in " ".join(closing.split())
+    assert closing.rstrip().endswith("docs/reproduce.md.")
+    assert "What this shows:" in (out / "report.md").read_text()
     # a second run reuses every stored row and prints the same table
     assert main(args) == 0
     second = capsys.readouterr().out

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 
-from .common import add_dataset_args, check_output_dir, column_options
+from .common import add_dataset_args, check_output_dir, column_options, loader_notes
 
 
 def register(sub) -> None:
@@ -70,19 +69,16 @@ def _usage(p) -> int:
 
 
 def _load(args):
-    """Load ``--dataset`` (printing loader warnings as CLI warnings); None if it is a saved
+    """Load ``--dataset`` (the loader's warnings printed as notes); None if it is a saved
     split. A registry name's protocol becomes ``args.protocol`` unless one was given."""
     from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
 
     if is_saved_split(args.dataset):
         return None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with loader_notes(args):
         inter, args.protocol = load_dataset(args.dataset, args.format, args.protocol,
                                             args.download, **column_options(args))
-    for w in caught:
-        print(f"leporid data: warning: {w.message}", file=sys.stderr)
     return inter
 
 
@@ -121,7 +117,7 @@ def _prepare(args) -> int:
     split = prepare(inter, min_count=args.min_count, protocol=args.protocol)
     path = save_split(split, args.out)
     print(format_statistics(dataset_statistics(split)))
-    print(f"\nsaved the split to {path} (fingerprint {split.fingerprint()}); "
+    print(f"\nsaved the split to {path} (data fingerprint {split.fingerprint()}); "
           f"read it back with --dataset {path}")
     return 0
 

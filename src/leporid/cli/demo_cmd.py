@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import textwrap
 import time
-import warnings
 from pathlib import Path
 
 from .common import (
@@ -35,7 +35,7 @@ COLUMNS = ["model", "init", "HR@5", "HR@10", "F1@5", "F1@10", "NDCG@10", "tail H
 def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="DLR² with LEPORID / LE / random init vs tuned KNN and TopPop",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),  # reST -> plain
         formatter_class=DefaultsHelpFormatter)
     add_dataset_args(p)
     add_seed_arg(p)
@@ -158,7 +158,7 @@ def run(args) -> int:
     from ..eval import evaluate
     from ..init.spectral_estimators import LaplacianEigenmaps, LeporidEmbedding
     from ..models.dlr2 import DLR2
-    from ..results import atomic_save_npy, markdown_table, provenance, write_table
+    from ..results import atomic_save_npy, atomic_write, markdown_table, provenance, write_table
     from ..train.tuning import tune_model
     from .common import load_split
 
@@ -171,11 +171,7 @@ def run(args) -> int:
     from ..utils.device import resolve_device
 
     resolve_device(args.device, "--device")  # CUDA asked for where there is none: before work
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        split = load_split(args)
-    for w in caught:
-        print(f"leporid demo: note: {w.message}", file=sys.stderr)
+    split = load_split(args)
     print(format_statistics(dataset_statistics(split)), flush=True)
     fingerprint = split.fingerprint()
     config = {"dataset": str(args.dataset), "min_count": args.min_count,
@@ -246,6 +242,8 @@ def run(args) -> int:
                       fingerprint)
     meta.update(title="Demo: DLR² with LEPORID / LE / random initialisation vs tuned classic "
                       "models", claims=claims)
+    # what the numbers show: last in the output, a note of the report's demo section
+    closing = meta["notes"] = conclusion(rows, args.dataset)
     columns = COLUMNS + (["seeds"] if len(seeds) > 1 else [])
     paths = write_table(out / "demo", rows, meta, columns)
     print(f"\nTest set, all users (tail = the 25% of users with the fewest training "
@@ -256,7 +254,44 @@ def run(args) -> int:
           f"{paths['json']}")
     from ..experiments.report import write_report
 
+    atomic_write(paths["md"], "\n\n".join([paths["md"].read_text().rstrip("\n"), *closing]) + "\n")
     report = write_report(out)
-    print(f"report: {report['html']} (and {report['md']}); `leporid reproduce all` runs the "
-          "paper's tables and figures")
+    print(f"report: {report['html']} (and {report['md']})\n")
+    print("\n".join(textwrap.fill(p, 100) for p in closing))
     return 0
+
+
+def conclusion(rows: list[dict], dataset) -> list[str]:
+    """Closing paragraphs: what the table shows (DLR² by initialisation against the best tuned
+    classic model, all and tail users) and what to run for evidence. One seed on one split
+    shows a direction, not a difference; the paper's claims need seeds and paired tests."""
+    def fmt(row):
+        return f"HR@10 {row['HR@10']:.3f} (tail users {row['tail HR@10']:.3f})"
+
+    names = {"leporid": "LEPORID", "le": "LE"}
+    dlr2 = {names.get(r["init"], r["init"]): r for r in rows if r["model"] == "DLR²"}
+    classic = [r for r in rows if r["model"] != "DLR²"]
+    if not dlr2 or not classic:
+        return []
+    best = max(classic, key=lambda r: r["HR@10"])
+    ranked = sorted(dlr2, key=lambda i: -dlr2[i]["HR@10"])
+    lines = [f"What this shows: DLR² from {ranked[0]} embeddings is the best DLR² run, "
+             f"{fmt(dlr2[ranked[0]])}; "
+             + "; ".join(f"from {i}, {fmt(dlr2[i])}" for i in ranked[1:])
+             + f". The best tuned classic model, {best['model']}, has {fmt(best)}."]
+    seeds = max(int(r.get("seeds", 1)) for r in rows)
+    if seeds < 3:
+        lines.append(f"This is {'one training seed' if seeds == 1 else f'{seeds} seeds'} on one "
+                     "split: a difference between two rows may be the seed's, not the method's, "
+                     "so the table shows a direction, not evidence for or against the paper's "
+                     "claims.")
+    else:
+        lines.append(f"These are means over {seeds} training seeds on one split; which "
+                     "differences the seeds and users support is what the verdicts say.")
+    name = "" if str(dataset) == "ml-latest-small" else f" --dataset {dataset}"
+    more = (f"`leporid demo{name} --seeds 123,124,125` (every row trained 3 times; the verdicts "
+            "then decide) or " if seeds < 3 else "")
+    lines.append(f"For evidence, run {more}`leporid reproduce table4{name} --budget default` (3 "
+                 "seeds, a verdict per claim of the paper; `table5` for the tail users), then "
+                 "`leporid report results/`; on the paper's ML-1M, see docs/reproduce.md.")
+    return lines

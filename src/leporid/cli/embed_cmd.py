@@ -22,6 +22,7 @@ from .common import (
     dataset_stem,
     float_option,
     int_option,
+    loader_notes,
     scheduler_option,
 )
 
@@ -208,7 +209,8 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     if args.input is not None:
-        inter = load(args.input, args.format, **column_options(args))
+        with loader_notes(args):
+            inter = load(args.input, args.format, **column_options(args))
         fingerprint = inter.fingerprint()
         if args.format == "authors":
             X = identity_matrix(inter)

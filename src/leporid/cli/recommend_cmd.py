@@ -15,10 +15,11 @@ def register(sub) -> None:
     """Add the ``recommend`` sub-command."""
     r = sub.add_parser(
         "recommend", help="top-N items for raw user ids from a trained checkpoint",
-        description="Print the top-N raw item ids (CSV user,rank,item) for the given raw user "
-                    "ids. Without --dataset the state is the user's history up to the test "
-                    "period as stored in the checkpoint, and the items of that history are "
-                    "excluded; with --dataset the user's complete history in that data is used.")
+        description="Print the top-N raw item ids (CSV user,rank,item, and title when the "
+                    "dataset has titles) for the given raw user ids. Without --dataset the "
+                    "state is the user's history up to the test period as stored in the "
+                    "checkpoint, and the items of that history are excluded; with --dataset the "
+                    "user's complete history in that data is used.")
     r.add_argument("--checkpoint", required=True, help="a model written by `leporid train`")
     r.add_argument("--users", nargs="+", required=True, metavar="RAW_ID", help="raw user ids")
     r.add_argument("-n", type=int_option(1), default=10, help="list length (default 10)")
@@ -62,11 +63,15 @@ def run_recommend(args) -> int:
         top = model.recommend(users, args.n, exclude=exclude, **extra)
     import csv
 
+    from ..data.titles import checkpoint_titles
+
+    titles = checkpoint_titles(args.checkpoint, args.dataset)  # {} when the data has none
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["user", "rank", "item"])
+    out.writerow(["user", "rank", "item"] + (["title"] if titles else []))
     for raw, row in zip(args.users, top):
         for rank, item in enumerate(row[row >= 0], 1):
-            out.writerow([raw, rank, model.item_ids_[item]])
+            item_id = model.item_ids_[item]
+            out.writerow([raw, rank, item_id] + ([titles.get(str(item_id), "")] if titles else []))
     return 0
 
 
@@ -79,8 +84,8 @@ def _full_history(model, args, raw_users):
 
     split = load_split(args)
     if split.fingerprint() != model.fingerprint_:
-        print(f"note: {args.dataset} is not the data the model was trained on; users and items "
-              "are matched by raw id", file=sys.stderr)
+        print(f"leporid recommend: note: {args.dataset} is not the data the model was trained "
+              "on; users and items are matched by raw id", file=sys.stderr)
     item_map = {str(i): k for k, i in enumerate(model.item_ids_.tolist())}
     to_model = np.array([item_map.get(str(i), -1) for i in split.item_ids.tolist()], np.int64)
     split_user = {str(u): k for k, u in enumerate(split.user_ids.tolist())}

@@ -9,7 +9,6 @@ import re
 import signal
 import sys
 import time
-import warnings
 from contextlib import contextmanager
 
 from .common import (
@@ -173,11 +172,7 @@ def run(args) -> int:
         if args.artefact not in DATALESS:
             from .common import load_split
 
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                split = load_split(args)
-            for w in caught:
-                print(f"leporid reproduce: note: {w.message}", file=sys.stderr)
+            split = load_split(args)     # its notes: 'leporid reproduce: note: ...'
             name = split.interactions.name or "dataset"
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
         out = args.out or f"results/{name}"

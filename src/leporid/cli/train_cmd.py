@@ -263,6 +263,9 @@ def run(args) -> int:
                 raise UsageError(str(exc)) from None
             raise
     train_seconds = time.perf_counter() - t0
+    summary = training_summary(model)
+    if summary:
+        print(summary, flush=True)
     validation = evaluate(model, split, "validation", ks=KS)
     test = evaluate(model, split, "test", ks=KS, return_topn=bool(args.save_recommendations))
     paths = write_results(args, stem, split, validation, test, params=json_params(model),
@@ -271,6 +274,26 @@ def run(args) -> int:
     paths["model"] = model.save(stem.with_suffix(".pt"))
     write_exports(args, split, test, paths)
     return 0
+
+
+def training_summary(model) -> str | None:
+    """How training ended, from the model's validation history: ``stopped early at step N;
+    best validation HR@10 0.4213 at step M`` when the patience rule ended it before its budget
+    (the weights of step M are the ones kept), else the best step of the full budget."""
+    entries = [e for e in getattr(model, "history_", None) or [] if "validation" in e]
+    if not entries:
+        return None
+    metric = model.metric
+    best = max(entries, key=lambda e: e["validation"][metric])  # first of equals: the kept one
+    last = entries[-1]
+    stale = next((i for i, e in enumerate(reversed(entries)) if e.get("best")), len(entries))
+    budget_left = (last["step"] < model.iterations if model.iterations
+                   else last["epoch"] < model.epochs - 1e-3)
+    plural = "s" if stale != 1 else ""
+    head = (f"stopped early at step {last['step']} ({stale} validation{plural} without improvement)"
+            if stale >= model.patience and budget_left else f"trained {last['step']} steps")
+    return (f"{head}; best validation {metric} {best['validation'][metric]:.4f} at step "
+            f"{best['step']}")
 
 
 def json_params(model) -> dict:

@@ -39,7 +39,8 @@ def dataset_statistics(data: Split | Interactions, tail_fraction: float = TAIL_F
 
     Keys: ``name``, ``users``, ``items``, ``interactions``, ``density``, ``tail_users``,
     ``tail_users_share``, ``tail_items``, ``tail_items_share``, ``duplicate_pairs`` (repeated
-    (user, item) pairs), ``has_timestamps``, ``fingerprint``; ``load`` (what the loader dropped or
+    (user, item) pairs), ``has_timestamps``, ``fingerprint`` (of a split: ``split.fingerprint()``,
+the data fingerprint its results record); ``load`` (what the loader dropped or
     noted, if anything); for a split also ``train``/``validation``/``test`` row counts, ``ratios``
     and ``report`` (duplicates and k-core filtering, from :func:`leporid.data.prepare`).
     """
@@ -59,7 +60,8 @@ def dataset_statistics(data: Split | Interactions, tail_fraction: float = TAIL_F
         "tail_items": n_tail_i, "tail_items_share": share_i,
         "duplicate_pairs": n - pairs,
         "has_timestamps": inter.timestamps is not None,
-        "fingerprint": inter.fingerprint(),
+        # one data fingerprint everywhere: a split's covers its parts, as its results record
+        "fingerprint": split.fingerprint() if split is not None else inter.fingerprint(),
     }
     load_notes = {k: inter.meta[k] for k in ("dropped_unknown_items", "users_without_items")
                   if inter.meta.get(k)}
@@ -83,7 +85,7 @@ def format_statistics(stats: dict, title: str | None = None) -> str:
     if title is None:
         kind = (f"{rep['min_count']}-core" if "min_count" in rep
                 else "authors' protocol" if rep.get("protocol") == "authors" else "as loaded")
-        title = f"{stats['name']} ({kind}; fingerprint {stats['fingerprint']})"
+        title = f"{stats['name']} ({kind}; data fingerprint {stats['fingerprint']})"
     frac = stats.get("tail_fraction", TAIL_FRACTION)
     rows = [
         ("#users", f"{stats['users']:,}"),
