@@ -58,6 +58,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _warnings_as_notes(command: str) -> None:
+    """Warnings that leporid itself raises (a damaged cache entry recomputed, rows dropped...)
+    print as ``leporid COMMAND: note: ...``, one line without a source line, in every command;
+    other libraries' warnings keep Python's format. Call it inside ``warnings.catch_warnings()``,
+    which restores the hook."""
+    import warnings
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if os.path.abspath(str(filename)).startswith(package + os.sep):
+            print(f"leporid {command}: note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = next((a for a in argv if not a.startswith("-")), None)
@@ -69,8 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    import warnings
+
+    with warnings.catch_warnings():
+        _warnings_as_notes(args.command)
+        return _run(args)
+
+
+def _run(args) -> int:
+    """The command, with its errors as one line and an exit status (module docstring)."""
     from ..data import DataError
     from .common import UsageError
+
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # e.g. `leporid data stats --json | head`
