@@ -210,7 +210,8 @@ def run(args) -> int:
             if row is None:
                 print(f"\n== {name}{at}: {key['trials']} validation trial(s)", flush=True)
                 t0 = time.perf_counter()
-                res = tune_model(name, split, n_trials=key["trials"], seed=seed)
+                res = tune_model(name, split, n_trials=key["trials"], seed=seed,
+                                 progress=not args.no_progress)
                 test = evaluate(res["model"], split, "test", per_user=True)
                 row = _metrics_row(name, "-", test, time.perf_counter() - t0)
                 row["params"] = res["best_params"]
