@@ -40,16 +40,24 @@ def test_loader_warnings_are_notes_for_every_command(argv, command, tmp_path, ca
     assert "UserWarning" not in err and ".py:" not in err      # no source line
 
 
-def test_other_warning_categories_are_not_turned_into_notes(capsys):
+def test_only_leporids_own_warnings_are_turned_into_notes(capsys):
+    """The one hook every command runs under (``leporid.cli.main``): a warning raised inside
+    the package prints as a note; another library's keeps Python's format and category."""
     import warnings
+    from pathlib import Path
 
-    from leporid.cli.common import loader_notes
+    import leporid
+    from leporid.cli import _warnings_as_notes
 
-    with pytest.warns(DeprecationWarning, match="old"):
-        with loader_notes(SimpleNamespace(command="x")):
-            warnings.warn("old", DeprecationWarning, stacklevel=1)
-            warnings.warn("a row dropped", UserWarning, stacklevel=1)
-    assert capsys.readouterr().err == "leporid x: note: a row dropped\n"
+    inside = str(Path(leporid.__file__).parent / "data" / "loaders.py")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        _warnings_as_notes("x")
+        warnings.warn("old", DeprecationWarning, stacklevel=1)          # this file: not ours
+        warnings.warn_explicit("a row dropped", UserWarning, inside, 1)
+    err = capsys.readouterr().err
+    assert "DeprecationWarning: old" in err and "note: old" not in err
+    assert "leporid x: note: a row dropped\n" in err and "UserWarning" not in err
 
 
 # ---------------------------------------------------------------- one data fingerprint

@@ -10,8 +10,6 @@ import hashlib
 import os
 import re
 import sys
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 from .. import DEFAULT_SEED
@@ -234,37 +232,20 @@ def check_output_file(path, option: str) -> Path | None:
     return p
 
 
-@contextmanager
-def loader_notes(args):
-    """Warnings raised inside (the loaders' notes: rows dropped, ...) printed as one line each,
-    ``leporid COMMAND: note: ...``, the same for every command, without a source line. Other
-    categories (a library's deprecation, ...) are passed on unchanged."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if not issubclass(w.category, UserWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        else:
-            print(f"leporid {getattr(args, 'command', None) or ''}: note: {w.message}"
-                  .replace("leporid : ", "leporid: "), file=sys.stderr)
-
-
 def load_split(args):
-    """The prepared split named by ``--dataset/--format/--min-count``; prints what was dropped."""
+    """The prepared split named by ``--dataset/--format/--min-count``; what the loader drops is
+    warned, and ``leporid.cli.main`` prints it as a note."""
     from ..data import prepare
     from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
     from ..data.split_io import load_split as _load_saved
 
-    with loader_notes(args):
-        if is_saved_split(args.dataset):
-            return _load_saved(args.dataset)
-        # a registry name: its fetched copy (--download: fetched now) and its protocol by default
-        inter, protocol = load_dataset(args.dataset, args.format,
-                                       getattr(args, "protocol", None),
-                                       getattr(args, "download", False), **column_options(args))
-        return prepare(inter, min_count=args.min_count, protocol=protocol)
+    if is_saved_split(args.dataset):
+        return _load_saved(args.dataset)
+    # a registry name: its fetched copy (--download: fetched now) and its protocol by default
+    inter, protocol = load_dataset(args.dataset, args.format, getattr(args, "protocol", None),
+                                   getattr(args, "download", False), **column_options(args))
+    return prepare(inter, min_count=args.min_count, protocol=protocol)
 
 
 def add_export_args(p: argparse.ArgumentParser) -> None:

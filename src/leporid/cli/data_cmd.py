@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import add_dataset_args, check_output_dir, column_options, loader_notes
+from .common import add_dataset_args, check_output_dir, column_options
 
 
 def register(sub) -> None:
@@ -69,16 +69,15 @@ def _usage(p) -> int:
 
 
 def _load(args):
-    """Load ``--dataset`` (the loader's warnings printed as notes); None if it is a saved
+    """Load ``--dataset`` (its warnings are printed as notes by ``main``); None if it is a saved
     split. A registry name's protocol becomes ``args.protocol`` unless one was given."""
     from ..data.loaders import load_dataset
     from ..data.split_io import is_saved_split
 
     if is_saved_split(args.dataset):
         return None
-    with loader_notes(args):
-        inter, args.protocol = load_dataset(args.dataset, args.format, args.protocol,
-                                            args.download, **column_options(args))
+    inter, args.protocol = load_dataset(args.dataset, args.format, args.protocol, args.download,
+                                        **column_options(args))
     return inter
 
 

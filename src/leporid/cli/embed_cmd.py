@@ -22,7 +22,6 @@ from .common import (
     dataset_stem,
     float_option,
     int_option,
-    loader_notes,
     scheduler_option,
 )
 
@@ -209,8 +208,7 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     if args.input is not None:
-        with loader_notes(args):
-            inter = load(args.input, args.format, **column_options(args))
+        inter = load(args.input, args.format, **column_options(args))
         fingerprint = inter.fingerprint()
         if args.format == "authors":
             X = identity_matrix(inter)

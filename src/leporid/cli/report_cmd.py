@@ -14,7 +14,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import sys
     import warnings
 
     from ..experiments.report import write_report
@@ -22,13 +21,9 @@ def run(args) -> int:
 
     if args.out is not None:
         check_output_dir(args.out, "--out")        # before any work; a file there is usage
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        paths = write_report(args.results, args.out)
-    for w in caught:
-        print(f"leporid report: note: {w.message}", file=sys.stderr)
+    paths = write_report(args.results, args.out)     # its warnings: notes (leporid.cli.main)
     print(f"wrote {paths['md']} and {paths['html']}")
-    with warnings.catch_warnings():     # the notes are printed above, once
+    with warnings.catch_warnings():     # collected again: its notes were printed above, once
         warnings.simplefilter("ignore")
         _print_verdicts(args.results)
     return 0
