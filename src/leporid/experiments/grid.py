@@ -43,10 +43,10 @@ CELL_FORMAT = 1
 class Budget:
     """How much work each artefact does.
 
-    ``dlr2`` and ``neural`` are training settings handed to DLR² (``DLR2Config`` fields) and to
-    the other neural models (constructor keywords they accept); ``trials`` is the number of
-    validation trials of each classic model's search; ``bpr`` pins BPR-MF parameters (e.g.
-    epochs) in its search; ``fig2`` sizes the Barabási–Albert simulation.
+    ``dlr2`` and ``neural`` are settings handed to DLR² (``TrainingConfig`` or ``DLR2Config``
+    fields) and to the other neural models (constructor keywords they accept); ``trials`` is the
+    number of validation trials of each classic model's search; ``bpr`` pins BPR-MF parameters
+    (e.g. epochs) in its search; ``fig2`` sizes the Barabási–Albert simulation.
     """
 
     name: str
