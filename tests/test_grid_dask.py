@@ -200,14 +200,14 @@ def test_bad_or_unreachable_scheduler_fails_in_seconds_with_one_line(tmp_path, c
 
 @pytest.mark.slow
 def test_sigterm_leaves_no_worker_process_behind(tmp_path):
-    """``reproduce --jobs 2`` terminated mid-grid: it exits and its workers go with it."""
+    """``reproduce --jobs 2`` terminated mid-grid: it exits and its workers go with it. The
+    bundled data's DLR² cells take a minute or more each, so the signal surely lands mid-grid
+    (the tiny split's whole grid ran in ~3 s and could end before it: a race)."""
     psutil = pytest.importorskip("psutil")
-    from leporid.data.split_io import save_split
 
-    data = save_split(_split(), tmp_path / "tiny.split")
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     proc = subprocess.Popen([sys.executable, "-m", "leporid", "reproduce", "table7", "--budget",
-                             "smoke", "--dataset", str(data), "--out", str(tmp_path / "r"),
+                             "smoke", "--out", str(tmp_path / "r"),
                              "--jobs", "2", "--no-progress"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     me = psutil.Process(proc.pid)
